@@ -1,0 +1,149 @@
+"""Tables. Times are timezone-aware UTC; ids of events and tickets are UUID strings.
+
+Every change to these classes needs an Alembic revision in ``hub/db/migrations/versions``;
+``tests/db/test_migrations.py`` fails when the models and the migrations disagree.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Enum, ForeignKey, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores aware datetimes; SQLite gives naive ones back, so re-attach UTC on the way out."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+class CameraStatus(enum.StrEnum):
+    UNKNOWN = "unknown"
+    CONNECTING = "connecting"
+    ONLINE = "online"
+    DEGRADED = "degraded"
+    OFFLINE = "offline"
+    UNAUTHORIZED = "unauthorized"
+    ERROR = "error"
+
+
+class EventState(enum.StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class MediaState(enum.StrEnum):
+    """Where an event's clip (or snapshot) is: being recorded, waiting in the spool, or in the store."""
+
+    NONE = "none"
+    RECORDING = "recording"
+    SPOOLED = "spooled"
+    STORED = "stored"
+    FAILED = "failed"
+
+
+class TicketState(enum.StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+
+
+def _enum(cls: type[enum.StrEnum]) -> Enum:
+    # Plain VARCHAR + CHECK-free storage: new states must not need a PostgreSQL enum migration.
+    return Enum(cls, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+
+
+class Camera(Base):
+    __tablename__ = "cameras"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    enabled: Mapped[bool] = mapped_column(default=True)
+    # Credentials are never stored in the URL columns: the URL is kept without userinfo.
+    main_url: Mapped[str] = mapped_column(Text)
+    sub_url: Mapped[str | None] = mapped_column(Text, default=None)
+    status: Mapped[CameraStatus] = mapped_column(_enum(CameraStatus), default=CameraStatus.UNKNOWN)
+    status_reason: Mapped[str] = mapped_column(Text, default="")
+    status_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_frame_at: Mapped[datetime | None] = mapped_column(default=None)
+    reconnects: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Event(Base):
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_camera_started", "camera_id", "started_at"),
+        Index("ix_events_state", "state"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    camera_id: Mapped[str] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[str] = mapped_column(String(16))
+    state: Mapped[EventState] = mapped_column(_enum(EventState), default=EventState.OPEN)
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None] = mapped_column(default=None)
+    score: Mapped[float] = mapped_column(default=0.0)
+    clip_key: Mapped[str | None] = mapped_column(String(512), default=None)
+    clip_state: Mapped[MediaState] = mapped_column(_enum(MediaState), default=MediaState.NONE)
+    # Clip facts measured from the written file (not from the request), for the API and checks.
+    clip_start_at: Mapped[datetime | None] = mapped_column(default=None)
+    clip_duration_s: Mapped[float | None] = mapped_column(default=None)
+    clip_frames: Mapped[int | None] = mapped_column(default=None)
+    clip_bytes: Mapped[int | None] = mapped_column(default=None)
+    clip_codec: Mapped[str | None] = mapped_column(String(16), default=None)
+    clip_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+    snapshot_key: Mapped[str | None] = mapped_column(String(512), default=None)
+    thumbnail_key: Mapped[str | None] = mapped_column(String(512), default=None)
+    snapshot_state: Mapped[MediaState] = mapped_column(_enum(MediaState), default=MediaState.NONE)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Ticket(Base):
+    """The outbox: one row per event ticket for the grid system, written in the event's transaction."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (Index("ix_tickets_due", "state", "next_attempt_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), unique=True)
+    payload: Mapped[dict[str, Any]]
+    state: Mapped[TicketState] = mapped_column(_enum(TicketState), default=TicketState.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    last_status_code: Mapped[int | None] = mapped_column(Integer, default=None)
+    delivered_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,1 @@
+"""Frames in, events out: motion gating, detectors, rules."""

@@ -1,0 +1,6 @@
+"""Shared fixtures. Each fixture family lives in ``tests/fixtures``; list new ones here."""
+
+pytest_plugins = [
+    "tests.fixtures.seaweed",
+    "tests.fixtures.databases",
+]
