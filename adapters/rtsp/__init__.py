@@ -1,0 +1,1 @@
+"""Plain RTSP cameras, read with PyAV (FFmpeg's RTSP demuxer)."""
