@@ -98,6 +98,8 @@ class SourceStalled(SourceError):
 class StreamSource(abc.ABC):
     """An open video stream. Use as ``async with source: async for item in source: ...``."""
 
+    info: StreamInfo | None = None  # set by open(), replaced when the stream changes
+
     @abc.abstractmethod
     async def open(self) -> StreamInfo:
         """Connect and read stream parameters. Raises :class:`SourceError`."""

@@ -1,9 +1,9 @@
 """Storage errors. Backends map their library's exceptions to these, once, at their boundary.
 
-    StorageError
-    ├── InvalidKey            the key is unsafe or malformed (caller's bug: do not retry)
-    ├── ObjectNotFound        no object under that key
-    └── StorageUnavailable    the store is down, full or unreachable (retry later)
+StorageError
+├── InvalidKey            the key is unsafe or malformed (caller's bug: do not retry)
+├── ObjectNotFound        no object under that key
+└── StorageUnavailable    the store is down, full or unreachable (retry later)
 """
 
 

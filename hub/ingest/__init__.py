@@ -1,0 +1,1 @@
+"""Ingest: one pipeline per camera, supervised, reconnecting, reporting health."""

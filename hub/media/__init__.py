@@ -1,0 +1,1 @@
+"""Media on its way to the object store: the local spool and the uploader."""
