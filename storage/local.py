@@ -23,7 +23,7 @@ from typing import IO, TypeVar
 
 from storage.base import ObjectInfo, ObjectStore, validate_key
 from storage.errors import ObjectNotFound, StorageError, StorageUnavailable
-from storage.presign import sign_object_url
+from storage.presign import sign_object_url, verify_object_signature
 
 _T = TypeVar("_T")
 _META_DIR = ".meta~"
@@ -57,6 +57,10 @@ class LocalObjectStore(ObjectStore):
     @property
     def root(self) -> Path:
         return self._root
+
+    def verify_url(self, key: str, expires_at: int, signature: str, *, now: float) -> None:
+        """Check a presigned URL this store issued; raises PresignError."""
+        verify_object_signature(key, expires_at, signature, self._signing_key, now=now)
 
     def path_of(self, key: str) -> Path:
         """Where the object's bytes live, so the API can stream the file itself."""

@@ -24,4 +24,9 @@ def thumbnail_key(camera_id: str, started_at: datetime, event_id: str) -> str:
 def media_links(event_id: str) -> dict[str, str]:
     """API paths for an event's media, as tickets carry them (they never expire, unlike presigned URLs)."""
     base = f"/api/v1/events/{event_id}"
-    return {"event": base, "clip": f"{base}/clip", "snapshot": f"{base}/snapshot", "thumbnail": f"{base}/thumbnail"}
+    return {
+        "event": base,
+        "clip": f"{base}/clip",
+        "snapshot": f"{base}/snapshot",
+        "thumbnail": f"{base}/thumbnail",
+    }

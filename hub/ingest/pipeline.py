@@ -14,8 +14,8 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 from datetime import UTC, datetime
+from typing import Any
 
 from adapters.rtsp.pyav_source import PyAVStreamSource
 from adapters.source import BGRImage, DecodedFrame, EncodedPacket, StreamSource
@@ -79,7 +79,9 @@ class CameraPipeline:
         m = ctx.motion
         self._detector = MotionDetector(
             MotionParams(
-                downscale_width=m.downscale_width, threshold=m.threshold, min_area_fraction=m.min_area_fraction
+                downscale_width=m.downscale_width,
+                threshold=m.threshold,
+                min_area_fraction=m.min_area_fraction,
             )
         )
         self._rule = MotionRule(
@@ -120,7 +122,11 @@ class CameraPipeline:
                     await stack.enter_async_context(source)
                     info = source.info
                     if source is record and info is not None:
-                        self.stats.width, self.stats.height, self.stats.codec = info.width, info.height, info.codec
+                        self.stats.width, self.stats.height, self.stats.codec = (
+                            info.width,
+                            info.height,
+                            info.codec,
+                        )
                 readers = [
                     asyncio.create_task(self._read(s, s is record, on_online), name=f"{cam.id}-read-{i}")
                     for i, s in enumerate(self._sources)
@@ -138,7 +144,9 @@ class CameraPipeline:
             await asyncio.gather(analysis, return_exceptions=True)
             await self._finish()
 
-    async def _read(self, source: StreamSource, records: bool, on_online: Callable[[], Awaitable[None]]) -> None:
+    async def _read(
+        self, source: StreamSource, records: bool, on_online: Callable[[], Awaitable[None]]
+    ) -> None:
         announced = False
         async for item in source:
             if isinstance(item, EncodedPacket):
@@ -203,7 +211,9 @@ class CameraPipeline:
         thumb = keys.thumbnail_key(self.camera.id, started, event.id)
         spool = self.ctx.spool
         try:
-            await asyncio.to_thread(write_snapshot, event.best_image, spool.path_for(snap), spool.path_for(thumb))
+            await asyncio.to_thread(
+                write_snapshot, event.best_image, spool.path_for(snap), spool.path_for(thumb)
+            )
         except (OSError, ValueError):
             log.exception("%s: snapshot of event %s could not be written", self.camera.id, event.id)
             return None
@@ -228,7 +238,9 @@ class CameraPipeline:
         }
         self.ctx.spool.enqueue(key, content_type="video/mp4", metadata=meta)
         self.ctx.uploader.wake()
-        log.info("%s: clip %s written (%.1f s, %d frames)", self.camera.id, key, facts.duration_s, facts.frames)
+        log.info(
+            "%s: clip %s written (%.1f s, %d frames)", self.camera.id, key, facts.duration_s, facts.frames
+        )
 
     def _meta(self, event_id: str) -> dict[str, str]:
         return {"camera": self.camera.id, "event": event_id}

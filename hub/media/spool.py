@@ -79,7 +79,9 @@ class MediaSpool:
                 log.error("spool: dropping broken queue entry %s (%s)", item.name, err)
                 item.unlink(missing_ok=True)
                 continue
-            entries.append(SpoolEntry(int(item.stem), raw["key"], path, raw["content_type"], raw["metadata"], size))
+            entries.append(
+                SpoolEntry(int(item.stem), raw["key"], path, raw["content_type"], raw["metadata"], size)
+            )
         return entries
 
     def remove(self, entry: SpoolEntry) -> None:

@@ -1,0 +1,1 @@
+"""The unified access API (FastAPI) under ``/api/v1``."""

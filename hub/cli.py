@@ -1,0 +1,109 @@
+"""The ``hub`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from hub.config.errors import ConfigError, format_problems
+from hub.config.hub import HubSettings
+from hub.config.loader import load_settings
+from hub.db.engine import DatabaseUnavailable
+from hub.logs import configure_logging
+
+app = typer.Typer(help="Sharp Eyes Hub: cameras in, events, clips and grid tickets out.", no_args_is_help=True)
+config_app = typer.Typer(help="Configuration tools.", no_args_is_help=True)
+db_app = typer.Typer(help="Database tools.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+app.add_typer(db_app, name="db")
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", "-c", help="YAML config file; HUB_* variables override it.")
+]
+
+
+def _settings(path: Path | None) -> HubSettings:
+    try:
+        return load_settings(path)
+    except ConfigError as err:
+        print(format_problems(err.problems, path), file=sys.stderr)
+        print(f"{len(err.problems)} configuration problem(s)", file=sys.stderr)
+        raise typer.Exit(2) from err
+
+
+@config_app.command("check")
+def config_check(path: Annotated[Path, typer.Argument(help="The YAML file to check.")]) -> None:
+    """Validate a config file; print every problem with its line, exit 2 if there is any."""
+    settings = _settings(path)
+    print(f"{path}: OK ({len(settings.cameras)} camera(s), storage {settings.storage.backend})")
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOption = None) -> None:
+    """Apply the database migrations (``hub serve`` also does this at start-up)."""
+    from hub.db import migrate
+
+    settings = _settings(config)
+    configure_logging(str(settings.log_level))
+    try:
+        asyncio.run(migrate.upgrade(settings.effective_database_url()))
+    except DatabaseUnavailable as err:
+        print(f"error: {err}", file=sys.stderr)
+        raise typer.Exit(1) from err
+    print("database is at the latest revision")
+
+
+@app.command()
+def serve(config: ConfigOption = None) -> None:
+    """Run the API and the camera supervisor until Ctrl-C / SIGTERM."""
+    from hub.runtime import HubRuntime
+    from hub.serve import serve as run_server
+
+    settings = _settings(config)
+    configure_logging(str(settings.log_level))
+    try:
+        asyncio.run(run_server(HubRuntime(settings)))
+    except (DatabaseUnavailable, ConfigError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        raise typer.Exit(1) from err
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
+def demo(
+    cameras: Annotated[int, typer.Option(min=1, max=16, help="Simulated cameras to start.")] = 2,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="API port.")] = 8080,
+    data_dir: Annotated[Path, typer.Option(help="Where the demo keeps its database and media.")] = Path(
+        "demo-data"
+    ),
+    source: Annotated[
+        Path | None, typer.Option(help="Video file to play (default: the sample video, else a synthetic scene).")
+    ] = None,
+    seconds: Annotated[float | None, typer.Option(help="Stop by itself after this many seconds.")] = None,
+) -> None:
+    """Simulated cameras + the hub + a stand-in grid receiver + the console, on embedded defaults."""
+    from hub.demo import run_demo
+
+    configure_logging("info")
+    try:
+        asyncio.run(run_demo(cameras=cameras, port=port, data_dir=data_dir, source=source, seconds=seconds))
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
+def version() -> None:
+    """Print the hub's version."""
+    from hub import __version__
+
+    print(json.dumps({"version": __version__}))
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,149 @@
+"""The supervisor: one pipeline per enabled camera, restarted with back-off when its stream fails.
+
+A camera that cannot be reached is marked ``offline`` with the reason, one that refuses our
+credentials ``unauthorized``; neither stops the others. Every attempt is logged once per change,
+not once per retry, so a dead camera does not flood the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from adapters.source import SourceError, SourceUnauthorized
+from hub.aio import cancel_and_wait
+from hub.config.camera import CameraConfig
+from hub.db.models import CameraStatus
+from hub.ingest.camera_status import CameraStatusStore
+from hub.ingest.pipeline import CameraPipeline
+
+log = logging.getLogger(__name__)
+
+PipelineFactory = Callable[[CameraConfig], CameraPipeline]
+
+# Errors from the database while reporting status: logged, never fatal to the camera's loop.
+STATUS_ERRORS = (OSError, SQLAlchemyError)
+
+
+class Supervisor:
+    def __init__(
+        self,
+        cameras: list[CameraConfig],
+        *,
+        pipelines: PipelineFactory,
+        status: CameraStatusStore,
+        retry_initial_s: float = 1.0,
+        retry_max_s: float = 60.0,
+        frame_time_every_s: float = 5.0,
+    ) -> None:
+        self.cameras = {c.id: c for c in cameras}
+        self.make_pipeline = pipelines
+        self.status = status
+        self.retry_initial_s = retry_initial_s
+        self.retry_max_s = retry_max_s
+        self.frame_time_every_s = frame_time_every_s
+        self.pipelines: dict[str, CameraPipeline] = {}
+        self.reasons: dict[str, str] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._stopping = False
+
+    async def start(self) -> None:
+        await self.status.sync_from_config(list(self.cameras.values()))
+        for cam in self.cameras.values():
+            if cam.enabled:
+                self._tasks[cam.id] = asyncio.create_task(self._supervise(cam), name=f"camera-{cam.id}")
+
+    async def stop(self) -> None:
+        """Stop every pipeline in order: events end, clips in progress are written."""
+        self._stopping = True
+        for pipeline in self.pipelines.values():
+            pipeline.stop()
+        tasks = list(self._tasks.values())
+        _done, pending = await asyncio.wait(tasks, timeout=30) if tasks else (set(), set())
+        for task in pending:
+            log.warning("%s: did not stop in 30 s; cancelling", task.get_name())
+            await cancel_and_wait(task)
+
+    async def _supervise(self, cam: CameraConfig) -> None:
+        failures = 0
+        while not self._stopping:
+            pipeline = self.make_pipeline(cam)
+            self.pipelines[cam.id] = pipeline
+            came_online = False
+
+            async def online(pipeline: CameraPipeline = pipeline) -> None:
+                nonlocal came_online, failures
+                came_online, failures = True, 0
+                await self._report(
+                    cam.id, CameraStatus.ONLINE, "", reconnected=bool(self.reasons.get(cam.id))
+                )
+                self.reasons[cam.id] = ""
+
+            await self._report(cam.id, CameraStatus.CONNECTING, self.reasons.get(cam.id, ""))
+            ticker = asyncio.create_task(self._tick_frame_time(cam.id, pipeline), name=f"{cam.id}-ticker")
+            status, reason = CameraStatus.OFFLINE, "stream ended"
+            try:
+                await pipeline.run(online)
+            except SourceUnauthorized as err:
+                status, reason = CameraStatus.UNAUTHORIZED, str(err)
+            except SourceError as err:
+                status, reason = CameraStatus.OFFLINE, str(err)
+            except Exception as err:  # a bug in one pipeline must not take the others down
+                log.exception("%s: pipeline crashed", cam.id)
+                status, reason = CameraStatus.ERROR, f"internal error: {err}"
+            finally:
+                await cancel_and_wait(ticker)
+            if self._stopping:
+                await self._report(cam.id, CameraStatus.OFFLINE, "hub stopped")
+                return
+            failures = 0 if came_online else failures + 1
+            if self.reasons.get(cam.id) != reason:
+                log.warning("%s: %s: %s", cam.id, status, reason)
+            self.reasons[cam.id] = reason
+            await self._report(cam.id, status, reason)
+            await asyncio.sleep(self._delay(failures, status))
+
+    def _delay(self, failures: int, status: CameraStatus) -> float:
+        base = self.retry_initial_s * 2 ** max(0, failures - 1)
+        if status is CameraStatus.UNAUTHORIZED:
+            base *= 4  # repeated bad logins can lock the account on some cameras
+        cap = min(self.retry_max_s, base)
+        return random.uniform(cap / 2, cap)  # jitter: cameras behind one switch do not retry in step
+
+    async def _tick_frame_time(self, camera_id: str, pipeline: CameraPipeline) -> None:
+        last = None
+        while True:
+            await asyncio.sleep(self.frame_time_every_s)
+            seen = pipeline.stats.last_packet_at
+            if seen is not None and seen != last:
+                last = seen
+                try:
+                    await self.status.note_frame_time(camera_id, seen)
+                except STATUS_ERRORS:
+                    log.warning("%s: could not record the last frame time", camera_id, exc_info=True)
+
+    async def _report(
+        self, camera_id: str, status: CameraStatus, reason: str, *, reconnected: bool = False
+    ) -> None:
+        try:
+            await self.status.set_status(camera_id, status, reason, reconnected=reconnected)
+        except Exception:  # the database may be down; the camera keeps streaming
+            log.exception("%s: could not record status %s", camera_id, status)
+
+    def live(self) -> dict[str, dict[str, Any]]:
+        """In-memory stream figures for the API."""
+        now = time.time()
+        out: dict[str, dict[str, Any]] = {}
+        for camera_id, pipeline in self.pipelines.items():
+            stats = pipeline.stats.as_dict()
+            last = pipeline.stats.last_packet_at
+            stats["seconds_since_packet"] = None if last is None else round(now - last, 1)
+            stats["reason"] = self.reasons.get(camera_id, "")
+            out[camera_id] = stats
+        return out

@@ -1,0 +1,129 @@
+"""The hub's running parts, wired together: database, object store, spool, uploader, ticket
+delivery and the camera supervisor. ``hub serve`` and ``hub demo`` both run one of these.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from hub.config.camera import CameraConfig
+from hub.config.hub import HubSettings
+from hub.config.secret import load_or_create_secret
+from hub.db import migrate
+from hub.db.engine import create_engine, ping, session_factory
+from hub.events.store import EventStore
+from hub.ingest.camera_status import CameraStatusStore
+from hub.ingest.pipeline import CameraPipeline, PipelineContext, SourceFactory, pyav_source_factory
+from hub.ingest.supervisor import Supervisor
+from hub.media.spool import MediaSpool, SpoolEntry
+from hub.media.uploader import MediaUploader
+from hub.metrics import HubMetrics
+from hub.tickets.delivery import TicketDeliverer, TicketMetrics
+from storage.base import ObjectStore
+from storage.errors import StorageUnavailable
+from storage.factory import create_store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class RuntimeParts:
+    settings: HubSettings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    store: ObjectStore
+    spool: MediaSpool
+    uploader: MediaUploader
+    deliverer: TicketDeliverer
+    events: EventStore
+    cameras: CameraStatusStore
+    supervisor: Supervisor
+
+
+class HubRuntime:
+    def __init__(self, settings: HubSettings, *, source_factory: SourceFactory = pyav_source_factory) -> None:
+        self.settings = settings
+        self.source_factory = source_factory
+        self.registry = CollectorRegistry()
+        self.secret = b""
+        self._parts: RuntimeParts | None = None
+
+    @property
+    def parts(self) -> RuntimeParts:
+        if self._parts is None:
+            raise RuntimeError("the hub runtime is not started")
+        return self._parts
+
+    async def start(self) -> None:
+        """Raises DatabaseUnavailable or ConfigError with a clear message; storage may be down."""
+        s = self.settings
+        self.secret = load_or_create_secret(s)
+        url = s.effective_database_url()
+        engine = create_engine(url)
+        try:
+            await ping(engine)
+            await migrate.upgrade(url)
+        except BaseException:
+            await engine.dispose()
+            raise
+        sessions = session_factory(engine)
+        assert s.api.public_url is not None and s.storage.spool_dir is not None
+        store = create_store(s.storage, signing_key=self.secret, public_url=s.api.public_url)
+        try:
+            await store.start()
+        except StorageUnavailable as err:
+            log.error("object store (%s) is unavailable: %s; media waits in the spool", store.backend, err)
+        spool = MediaSpool(s.storage.spool_dir, max_bytes=s.storage.spool_max_bytes)
+        waiting = spool.open()
+        if waiting:
+            log.info("spool: %d file(s) from an earlier run wait for upload", waiting)
+        wh = s.webhook
+        deliverer = TicketDeliverer(
+            sessions,
+            url=wh.url,
+            secret=wh.secret.get_secret_value().encode() if wh.secret else self.secret,
+            timeout_s=wh.timeout_s,
+            retry_initial_s=wh.retry_initial_s,
+            retry_max_s=wh.retry_max_s,
+            poll_interval_s=wh.poll_interval_s,
+            metrics=TicketMetrics.create(self.registry),
+        )
+        events = EventStore(sessions, on_ticket=deliverer.wake)
+
+        async def stored(entry: SpoolEntry) -> None:
+            await events.media_stored(entry.key)
+
+        uploader = MediaUploader(spool, store, on_stored=stored)
+        cameras = CameraStatusStore(sessions)
+        ctx = PipelineContext(events, spool, uploader, s.recording, s.motion, self.source_factory)
+
+        def pipeline(camera: CameraConfig) -> CameraPipeline:
+            return CameraPipeline(camera, ctx)
+
+        supervisor = Supervisor(s.cameras, pipelines=pipeline, status=cameras)
+        self._parts = RuntimeParts(s, engine, sessions, store, spool, uploader, deliverer, events, cameras, supervisor)
+        HubMetrics(self.registry, self)
+        await events.recover()
+        await uploader.start()
+        await deliverer.start()
+        await supervisor.start()
+        log.info("hub started: %d camera(s), database %s, storage %s", len(s.cameras), engine.url.render_as_string(hide_password=True), store.backend)
+
+    async def stop(self) -> None:
+        parts, self._parts = self._parts, None
+        if parts is None:
+            return
+        await parts.supervisor.stop()
+        try:
+            await parts.uploader.upload_pending()  # one last try; what is left waits in the spool
+        except Exception:
+            log.exception("final upload attempt failed; media stays in the spool")
+        await parts.uploader.stop()
+        await parts.deliverer.stop()
+        await parts.store.close()
+        await parts.engine.dispose()
+        log.info("hub stopped")
