@@ -16,7 +16,9 @@ from hub.config.loader import load_settings
 from hub.db.engine import DatabaseUnavailable
 from hub.logs import configure_logging
 
-app = typer.Typer(help="Sharp Eyes Hub: cameras in, events, clips and grid tickets out.", no_args_is_help=True)
+app = typer.Typer(
+    help="Sharp Eyes Hub: cameras in, events, clips and grid tickets out.", no_args_is_help=True
+)
 config_app = typer.Typer(help="Configuration tools.", no_args_is_help=True)
 db_app = typer.Typer(help="Database tools.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
@@ -83,7 +85,8 @@ def demo(
         "demo-data"
     ),
     source: Annotated[
-        Path | None, typer.Option(help="Video file to play (default: the sample video, else a synthetic scene).")
+        Path | None,
+        typer.Option(help="Video file to play (default: the sample video, else a synthetic scene)."),
     ] = None,
     seconds: Annotated[float | None, typer.Option(help="Stop by itself after this many seconds.")] = None,
 ) -> None:

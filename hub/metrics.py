@@ -33,8 +33,12 @@ class HubMetrics(Collector):
             fps.add_metric([camera_id], pipeline.stats.fps)
         yield from (packets, received, events, fps)
         status = parts.uploader.status
-        yield GaugeMetricFamily("hub_spool_files", "Media files waiting for the object store", value=status.pending)
-        yield GaugeMetricFamily("hub_spool_bytes", "Bytes waiting for the object store", value=status.pending_bytes)
+        yield GaugeMetricFamily(
+            "hub_spool_files", "Media files waiting for the object store", value=status.pending
+        )
+        yield GaugeMetricFamily(
+            "hub_spool_bytes", "Bytes waiting for the object store", value=status.pending_bytes
+        )
         yield GaugeMetricFamily(
             "hub_object_store_up", "1 when the last upload succeeded", value=int(status.store_available)
         )

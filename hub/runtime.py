@@ -105,13 +105,20 @@ class HubRuntime:
             return CameraPipeline(camera, ctx)
 
         supervisor = Supervisor(s.cameras, pipelines=pipeline, status=cameras)
-        self._parts = RuntimeParts(s, engine, sessions, store, spool, uploader, deliverer, events, cameras, supervisor)
+        self._parts = RuntimeParts(
+            s, engine, sessions, store, spool, uploader, deliverer, events, cameras, supervisor
+        )
         HubMetrics(self.registry, self)
         await events.recover()
         await uploader.start()
         await deliverer.start()
         await supervisor.start()
-        log.info("hub started: %d camera(s), database %s, storage %s", len(s.cameras), engine.url.render_as_string(hide_password=True), store.backend)
+        log.info(
+            "hub started: %d camera(s), database %s, storage %s",
+            len(s.cameras),
+            engine.url.render_as_string(hide_password=True),
+            store.backend,
+        )
 
     async def stop(self) -> None:
         parts, self._parts = self._parts, None

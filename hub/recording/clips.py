@@ -96,7 +96,8 @@ class ClipAssembler:
         if active.last_end is not None and not active.open_events:
             # Close once post-roll is covered; a new event within merge_gap_s extends the clip.
             if packet.wallclock >= active.last_end + max(self.policy.post_roll_s, self.policy.merge_gap_s):
-                jobs.append(self._finish())
+                # No new event came: the clip still ends post_roll_s after the last event.
+                jobs.append(self._finish(until=active.last_end + self.policy.post_roll_s))
         elif packet.wallclock - active.started >= self.policy.max_clip_s:
             jobs.append(self._finish())  # the event goes on; its clip stops at the maximum length
         return jobs
@@ -108,9 +109,11 @@ class ClipAssembler:
             return []
         return [self._finish()]
 
-    def _finish(self) -> ClipJob:
+    def _finish(self, until: float | None = None) -> ClipJob:
         active = self._active
         assert active is not None
         self._active = None
+        if until is not None:
+            active.packets = [p for p in active.packets if p.wallclock <= until]
         # Events still open keep going without a clip: they were covered up to the cut.
         return ClipJob(active.clip_id, list(active.event_ids), active.packets, bool(active.open_events))

@@ -89,7 +89,9 @@ async def get_event(event_id: str, session: SessionDep) -> EventOut:
         409: {"description": "The media is still being recorded or waits in the spool; see Retry-After"},
     },
 )
-async def get_media(event_id: str, media: MediaKind, session: SessionDep, parts: PartsDep) -> RedirectResponse:
+async def get_media(
+    event_id: str, media: MediaKind, session: SessionDep, parts: PartsDep
+) -> RedirectResponse:
     event = await _event(session, event_id)
     if media == "clip":
         key, state = event.clip_key, event.clip_state
