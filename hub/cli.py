@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -94,10 +95,8 @@ def demo(
     from hub.demo import run_demo
 
     configure_logging("info")
-    try:
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C already stopped everything in order
         asyncio.run(run_demo(cameras=cameras, port=port, data_dir=data_dir, source=source, seconds=seconds))
-    except KeyboardInterrupt:
-        pass
 
 
 @app.command()

@@ -39,17 +39,17 @@ async def demo_sources(data_dir: Path, source: Path | None) -> list[Path]:
     if source is not None:
         return [source]
     synthetic = data_dir / "synthetic-scene.mp4"
-    if not synthetic.is_file():
+    if not await asyncio.to_thread(synthetic.is_file):
         log.info("generating a synthetic scene at %s", synthetic)
         await asyncio.to_thread(write_synthetic_scene, synthetic, seconds=20.0)
-    sample = find_sample()
+    sample = await asyncio.to_thread(find_sample)
     return [synthetic] if sample is None else [sample, synthetic]
 
 
 async def run_demo(
     *, cameras: int, port: int, data_dir: Path, source: Path | None, seconds: float | None
 ) -> None:
-    data_dir.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
     videos = await demo_sources(data_dir, source)
     media = [await asyncio.to_thread(load_media, video) for video in videos]
     rtsp = RtspServer()
@@ -69,6 +69,7 @@ async def run_demo(
                 for i in range(1, cameras + 1)
             ],
         )
+        shown_dir = await asyncio.to_thread(data_dir.resolve)
         started = asyncio.Event()
         runtime = HubRuntime(settings)
         base = f"http://127.0.0.1:{port}"
@@ -83,7 +84,7 @@ async def run_demo(
                 f"  events      {base}/api/v1/events\n"
                 f"  status      {base}/api/v1/status\n"
                 f"  grid tickets received: {receiver.url}\n"
-                f"  data        {data_dir.resolve()}\n"
+                f"  data        {shown_dir}\n"
                 "Press Ctrl-C to stop.\n",
                 flush=True,
             )

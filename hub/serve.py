@@ -26,7 +26,7 @@ async def serve(
         )
         server = uvicorn.Server(config)
         serving = asyncio.create_task(server.serve(), name="api-server")
-        while not server.started and not serving.done():
+        while not server.started and not serving.done():  # noqa: ASYNC110 - uvicorn offers no event
             await asyncio.sleep(0.05)
         if server.started and on_started is not None:
             on_started.set()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -70,10 +71,8 @@ class MediaUploader:
                 continue
             failures += 1
             delay = min(self.retry_max_s, self.retry_initial_s * 2 ** (failures - 1))
-            try:
+            with contextlib.suppress(TimeoutError):  # woken early or the back-off ran out: retry either way
                 await asyncio.wait_for(self._wake.wait(), timeout=random.uniform(delay / 2, delay))
-            except TimeoutError:
-                pass
             self._wake.set()
 
     async def upload_pending(self) -> bool:

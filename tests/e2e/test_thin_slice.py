@@ -102,14 +102,14 @@ def storage_settings(request: pytest.FixtureRequest) -> StorageSettings:
     )
 
 
-async def wait_for(predicate: Any, *, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
+async def wait_for(predicate: Any, *, within: float, what: str) -> Any:
+    deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         value = await predicate()
         if value:
             return value
         await asyncio.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+    raise AssertionError(f"timed out after {within:.0f} s waiting for {what}")
 
 
 async def fetch_media(client: httpx.AsyncClient, path: str) -> bytes:
@@ -128,12 +128,13 @@ async def fetch_media(client: httpx.AsyncClient, path: str) -> bytes:
 
 def probe_clip(data: bytes) -> tuple[str, int, int, int, float, bool]:
     """Codec, size, decoded frame count, duration and whether the first packet is a keyframe."""
-    with av.open(io.BytesIO(data)) as container:
+    with av.open(io.BytesIO(data), "r") as container:
         stream = container.streams.video[0]
         first_key = next(p for p in container.demux(stream) if p.size).is_keyframe
-    with av.open(io.BytesIO(data)) as container:
+    with av.open(io.BytesIO(data), "r") as container:
         stream = container.streams.video[0]
         frames = list(container.decode(stream))  # raises on a decode error
+        assert stream.duration is not None and stream.time_base is not None
         duration = float(stream.duration * stream.time_base)
         return stream.codec_context.name, stream.width, stream.height, len(frames), duration, first_key
 
@@ -167,7 +168,7 @@ async def test_camera_to_clip_snapshot_and_ticket(
             async def delivered() -> list[Any]:
                 return list(grid.tickets)
 
-            tickets = await wait_for(delivered, timeout=60, what="a ticket at the grid receiver")
+            tickets = await wait_for(delivered, within=60, what="a ticket at the grid receiver")
 
             async def stored_event() -> dict[str, Any] | None:
                 body = (await client.get("/api/v1/events", params={"state": "closed"})).json()
@@ -176,7 +177,7 @@ async def test_camera_to_clip_snapshot_and_ticket(
                         return dict(item)
                 return None
 
-            event = await wait_for(stored_event, timeout=30, what="a closed event with its media stored")
+            event = await wait_for(stored_event, within=30, what="a closed event with its media stored")
             clip = event["clip"]
 
             # The ticket: signed (the receiver verified it), about this event, with its clip facts.
@@ -232,6 +233,8 @@ def _ts(value: str) -> float:
 
 
 def _jpeg(data: bytes) -> np.ndarray[Any, np.dtype[np.uint8]]:
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    image: np.ndarray[Any, np.dtype[np.uint8]] | None = cv2.imdecode(  # type: ignore[assignment]
+        np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR
+    )
     assert image is not None, "not a JPEG"
-    return image  # type: ignore[no-any-return]
+    return image
