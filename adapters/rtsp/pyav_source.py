@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 MAX_PENDING_PACKETS = 5000  # ~3 min of a 25 fps stream: the consumer is stuck, not slow
 MAX_PENDING_FRAMES = 4
+SAMPLE_SLACK_S = 1e-6  # float rounding: 0.4 + 0.2 > 0.6 would skip the frame at 0.6 s
 
 
 class _End:
@@ -213,7 +214,7 @@ class PyAVStreamSource(StreamSource):
         for frame in frames:
             if (frame.width, frame.height) != (info.width, info.height):
                 info = self._resize(info, frame.width, frame.height)
-            if float(unit.pts * info.time_base) >= due and result is None:
+            if float(unit.pts * info.time_base) >= due - SAMPLE_SLACK_S and result is None:
                 image = frame.to_ndarray(format="bgr24")
                 result = DecodedFrame(image, float(unit.pts * info.time_base), unit.wallclock)
         return result
