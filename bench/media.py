@@ -1,0 +1,23 @@
+"""Test media for benchmarks, generated once into a cache directory outside the repository."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from adapters.sim.synthetic import SceneObject, write_synthetic_scene
+
+CACHE = Path(os.environ.get("HUB_BENCH_CACHE", Path(tempfile.gettempdir()) / "sharp-eyes-bench"))
+
+
+def scene_720p(seconds: float) -> Path:
+    """A 1280x720 10 fps H.264 scene with objects moving through it (about 1-2 Mbps)."""
+    path = CACHE / f"scene-720p-{seconds:g}s.mp4"
+    if not path.is_file():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        objects = tuple(
+            SceneObject(enter=t, leave=t + 5.0, size=(160, 280)) for t in range(1, int(seconds), 4)
+        )
+        write_synthetic_scene(path, width=1280, height=720, fps=10, seconds=seconds, objects=objects)
+    return path
