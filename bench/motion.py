@@ -15,8 +15,11 @@ from inference.motion import MotionDetector
 
 
 def _frames(seconds: float) -> list[npt.NDArray[np.uint8]]:
+    frames: list[npt.NDArray[np.uint8]] = []
     with av.open(str(scene_720p(seconds))) as container:
-        return [f.to_ndarray(format="bgr24") for f in container.decode(video=0)]
+        for frame in container.decode(video=0):
+            frames.append(np.asarray(frame.to_ndarray(format="bgr24"), dtype=np.uint8))
+    return frames
 
 
 def _bare(frames: list[npt.NDArray[np.uint8]]) -> None:
