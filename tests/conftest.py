@@ -3,4 +3,6 @@
 pytest_plugins = [
     "tests.fixtures.seaweed",
     "tests.fixtures.databases",
+    "tests.fixtures.hub",
+    "tests.fixtures.media",
 ]

@@ -19,14 +19,12 @@ def redact_url(url: str) -> str:
     parts = urllib.parse.urlsplit(url)
     if parts.password is None and parts.username is None:
         return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
+    host = parts.netloc.rpartition("@")[2]  # as written: keeps IPv6 brackets and the port
     user = f"{parts.username}:***@" if parts.username else ""
     return urllib.parse.urlunsplit(parts._replace(netloc=user + host))
 
 
-_USERINFO = re.compile(r"(\w+://)[^/@\s]*@")
+_USERINFO = re.compile(r"(\w+://)[^/\s]*@")  # up to the last @: passwords may contain one
 
 
 def scrub(text: str) -> str:

@@ -41,7 +41,10 @@ class MediaSpool:
     def open(self) -> int:
         """Create the directories and drop unfinished writes; returns how many entries wait."""
         self._queue.mkdir(parents=True, exist_ok=True)
-        queued = {e.path for e in self.pending()}
+        entries = self.pending()
+        # Queue after what is already there even if the wall clock went back over the restart.
+        self._last_seq = max([self._last_seq, *(e.seq for e in entries)])
+        queued = {e.path for e in entries}
         for path in self.root.rglob("*"):
             if path.is_file() and self._queue not in path.parents and path not in queued:
                 log.warning("spool: removing unfinished file %s", path)
