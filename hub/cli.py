@@ -100,6 +100,52 @@ def demo(
 
 
 @app.command()
+def sim(
+    cameras: Annotated[int, typer.Option(min=1, max=256, help="Simulated cameras to run.")] = 2,
+    source: Annotated[
+        list[Path] | None,
+        typer.Option(help="Video file to play; repeat for more (cameras take them in turn)."),
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address every server listens on and URLs name.")] = "127.0.0.1",
+    onvif_port_base: Annotated[
+        int, typer.Option(min=0, max=65535, help="Camera i's ONVIF port is this + i (0: any free port).")
+    ] = 0,
+    rtsp_port: Annotated[int, typer.Option(min=0, max=65535, help="RTSP port (0: any free port).")] = 0,
+    user: Annotated[str, typer.Option(help="Camera username (ONVIF and RTSP).")] = "admin",
+    password: Annotated[str, typer.Option(help="Camera password.")] = "admin",
+    faults: Annotated[str, typer.Option(help="Faults for every camera, e.g. 'drop@10,slow_soap:2'.")] = "",
+    discovery: Annotated[bool, typer.Option(help="Answer WS-Discovery probes (unicast).")] = False,
+    discovery_port: Annotated[int, typer.Option(min=0, max=65535, help="WS-Discovery port.")] = 3702,
+    multicast: Annotated[
+        bool, typer.Option(help="Also join the WS-Discovery multicast group (private networks only).")
+    ] = False,
+    work_dir: Annotated[
+        Path | None, typer.Option(help="Where generated media is kept (default: a temporary directory).")
+    ] = None,
+) -> None:
+    """Simulated ONVIF/RTSP cameras: one JSON line per camera on stdout, until Ctrl-C / SIGTERM."""
+    from adapters.sim.cli import main as run_sim
+
+    configure_logging("info")
+    status = run_sim(
+        cameras=cameras,
+        sources=source or [],
+        host=host,
+        rtsp_port=rtsp_port,
+        onvif_port_base=onvif_port_base,
+        username=user,
+        password=password,
+        faults=faults,
+        discovery=discovery or multicast,
+        discovery_port=discovery_port,
+        multicast=multicast,
+        work_dir=work_dir,
+    )
+    if status:
+        raise typer.Exit(status)
+
+
+@app.command()
 def version() -> None:
     """Print the hub's version."""
     from hub import __version__

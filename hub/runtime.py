@@ -45,9 +45,9 @@ class RuntimeParts:
 
 
 class HubRuntime:
-    def __init__(self, settings: HubSettings, *, source_factory: SourceFactory = pyav_source_factory) -> None:
+    def __init__(self, settings: HubSettings, *, source_factory: SourceFactory | None = None) -> None:
         self.settings = settings
-        self.source_factory = source_factory
+        self.source_factory = source_factory or pyav_source_factory(settings.ingest)
         self.registry = CollectorRegistry()
         self.secret = b""
         self._parts: RuntimeParts | None = None
@@ -104,7 +104,13 @@ class HubRuntime:
         def pipeline(camera: CameraConfig) -> CameraPipeline:
             return CameraPipeline(camera, ctx)
 
-        supervisor = Supervisor(s.cameras, pipelines=pipeline, status=cameras)
+        supervisor = Supervisor(
+            s.cameras,
+            pipelines=pipeline,
+            status=cameras,
+            retry_initial_s=s.ingest.reconnect_initial_s,
+            retry_max_s=s.ingest.reconnect_max_s,
+        )
         self._parts = RuntimeParts(
             s, engine, sessions, store, spool, uploader, deliverer, events, cameras, supervisor
         )

@@ -8,6 +8,7 @@ from hub.config.api import ApiSettings
 from hub.config.camera import CameraConfig, Transport
 from hub.config.errors import ConfigError, ConfigProblem, format_problems
 from hub.config.hub import HubSettings, LogLevel
+from hub.config.ingest import IngestSettings
 from hub.config.loader import load_settings
 from hub.config.motion import MotionSettings
 from hub.config.recording import RecordingSettings
@@ -21,6 +22,7 @@ __all__ = [
     "ConfigError",
     "ConfigProblem",
     "HubSettings",
+    "IngestSettings",
     "LogLevel",
     "MotionSettings",
     "RecordingSettings",

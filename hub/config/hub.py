@@ -20,6 +20,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from hub.config.api import ApiSettings
 from hub.config.base import CHECK_ERROR_TYPE, check_failed
 from hub.config.camera import CameraConfig, duplicate_ids
+from hub.config.ingest import IngestSettings
 from hub.config.motion import MotionSettings
 from hub.config.recording import RecordingSettings
 from hub.config.storage import StorageSettings
@@ -71,6 +72,9 @@ class HubSettings(BaseSettings):
     api: ApiSettings = Field(default_factory=ApiSettings, title="API", description="The HTTP API.")
     storage: StorageSettings = Field(
         default_factory=StorageSettings, title="Storage", description="Where media goes."
+    )
+    ingest: IngestSettings = Field(
+        default_factory=IngestSettings, title="Ingest", description="Opening and reconnecting cameras."
     )
     recording: RecordingSettings = Field(
         default_factory=RecordingSettings, title="Recording", description="Clip recording."

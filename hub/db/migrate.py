@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 
 from hub.db.engine import CONNECT_ERRORS, create_engine, unavailable
 
@@ -33,6 +34,7 @@ def head_revision() -> str | None:
 async def upgrade(url: str) -> None:
     """``alembic upgrade head`` on ``url``; DatabaseUnavailable when it cannot be opened."""
     create_engine(url)  # fails early, with a clear message, on a bad URL or SQLite directory
+    await asyncio.to_thread(_open_sqlite_file, url)
     try:
         await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
     except CONNECT_ERRORS as err:
@@ -49,6 +51,18 @@ async def current_revision(url: str) -> str | None:
         raise unavailable(url, err) from err
     finally:
         await engine.dispose()
+
+
+def _open_sqlite_file(url: str) -> None:
+    """Open a SQLite file with the plain driver first: aiosqlite, failing to connect, leaves its
+    worker thread to die against a closed event loop (a stray traceback), so fail here instead."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return
+    try:
+        sqlite3.connect(parsed.database).close()
+    except sqlite3.Error as err:
+        raise unavailable(url, err) from err
 
 
 def _current_revision(connection: Connection) -> str | None:

@@ -21,6 +21,7 @@ from adapters.rtsp.pyav_source import PyAVStreamSource
 from adapters.source import BGRImage, DecodedFrame, EncodedPacket, StreamSource
 from hub.aio import spawn
 from hub.config.camera import CameraConfig
+from hub.config.ingest import IngestSettings
 from hub.config.motion import MotionSettings
 from hub.config.recording import RecordingSettings
 from hub.events import keys
@@ -42,8 +43,17 @@ log = logging.getLogger(__name__)
 SourceFactory = Callable[[str, CameraConfig, float | None], StreamSource]
 
 
-def pyav_source_factory(url: str, camera: CameraConfig, analysis_fps: float | None) -> StreamSource:
-    return PyAVStreamSource(url, transport=str(camera.transport), analysis_fps=analysis_fps)
+def pyav_source_factory(ingest: IngestSettings) -> SourceFactory:
+    def make(url: str, camera: CameraConfig, analysis_fps: float | None) -> StreamSource:
+        return PyAVStreamSource(
+            url,
+            transport=str(camera.transport),
+            analysis_fps=analysis_fps,
+            open_timeout_s=ingest.open_timeout_s,
+            stall_timeout_s=ingest.stall_timeout_s,
+        )
+
+    return make
 
 
 @dataclass(slots=True)
@@ -55,7 +65,7 @@ class PipelineContext:
     uploader: MediaUploader
     recording: RecordingSettings
     motion: MotionSettings
-    source_factory: SourceFactory = pyav_source_factory
+    source_factory: SourceFactory
 
 
 @dataclass(slots=True)

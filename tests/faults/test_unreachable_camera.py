@@ -10,6 +10,7 @@ import pytest
 from pydantic import SecretStr
 
 from hub.config.camera import CameraConfig
+from hub.config.ingest import IngestSettings
 from tests.fixtures.hub import (
     API,
     SCENE_PATH,
@@ -39,11 +40,9 @@ async def test_an_unreachable_camera_is_offline_retried_and_comes_online(
     port = closed_port()
     url = f"rtsp://127.0.0.1:{port}/{SCENE_PATH}"
     camera = CameraConfig(id="door", url=url, username="viewer", password=SecretStr(PASSWORD))
-    hub = await start_hub(make_settings(tmp_path, cameras=[camera]))
-    # HubRuntime builds the Supervisor with its default back-off (1 s doubling to 60 s); the
-    # attributes are read before every retry, so test-sized delays can be set before the first.
-    hub.parts.supervisor.retry_initial_s = 0.05
-    hub.parts.supervisor.retry_max_s = 0.2
+    settings = make_settings(tmp_path, cameras=[camera])
+    settings.ingest = IngestSettings(reconnect_initial_s=0.05, reconnect_max_s=0.2)
+    hub = await start_hub(settings)
     refused = f"rtsp://viewer:***@127.0.0.1:{port}/{SCENE_PATH}: connection refused"
 
     async def offline() -> bool:

@@ -6,7 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from hub import __version__
 from hub.api.deps import PartsDep, RuntimeDep
@@ -47,7 +48,9 @@ async def readyz(parts: PartsDep) -> JSONResponse:
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
 async def metrics(runtime: RuntimeDep) -> Response:
-    return Response(generate_latest(runtime.registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(
+        generate_latest(runtime.registry), media_type=CONTENT_TYPE_PLAIN_0_0_4
+    )  # what every scraper reads
 
 
 @router.get("/status", summary="Cameras, spool and ticket delivery at a glance")

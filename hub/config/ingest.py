@@ -1,0 +1,40 @@
+"""The ingest section: how cameras are opened, watched and reconnected."""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from hub.config.base import StrictModel, check_failed
+
+
+class IngestSettings(StrictModel):
+    open_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        le=120,
+        title="Open time-out",
+        description="Seconds to connect and read stream parameters.",
+    )
+    stall_timeout_s: float = Field(
+        10.0, gt=0, le=300, title="Stall time-out", description="Seconds without a packet before a reconnect."
+    )
+    reconnect_initial_s: float = Field(
+        1.0,
+        ge=0.01,
+        le=600,
+        title="First reconnect delay",
+        description="Doubles after each failed attempt...",
+    )
+    reconnect_max_s: float = Field(
+        60.0, ge=0.01, le=3600, title="Longest reconnect delay", description="...up to this (with jitter)."
+    )
+
+    @model_validator(mode="after")
+    def _checks(self) -> IngestSettings:
+        if self.reconnect_initial_s > self.reconnect_max_s:
+            raise check_failed(
+                f"reconnect_initial_s ({self.reconnect_initial_s:g}) must not exceed reconnect_max_s "
+                f"({self.reconnect_max_s:g})",
+                "reconnect_initial_s",
+            )
+        return self
