@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
+bash scripts/system-deps.sh
 export HUB_TEST_POSTGRES_URL=${HUB_TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/test}
 echo "==> ruff"
 .venv/bin/ruff check .
