@@ -110,6 +110,8 @@ class HubRuntime:
             status=cameras,
             retry_initial_s=s.ingest.reconnect_initial_s,
             retry_max_s=s.ingest.reconnect_max_s,
+            events=events,
+            health_hold_s=s.ingest.health_hold_s,
         )
         self._parts = RuntimeParts(
             s, engine, sessions, store, spool, uploader, deliverer, events, cameras, supervisor

@@ -29,6 +29,14 @@ class IngestSettings(StrictModel):
         60.0, ge=0.01, le=3600, title="Longest reconnect delay", description="...up to this (with jitter)."
     )
 
+    health_hold_s: float = Field(
+        30.0,
+        ge=0,
+        le=3600,
+        title="Status event hold",
+        description="A camera must stay offline (or back online) this long before an event is raised.",
+    )
+
     @model_validator(mode="after")
     def _checks(self) -> IngestSettings:
         if self.reconnect_initial_s > self.reconnect_max_s:

@@ -15,10 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.db.models import Camera, Event, EventState, MediaState
 from hub.events.keys import media_links
+from hub.ingest.health import HealthEvent
 from hub.recording.remux import ClipFacts
 from hub.tickets.outbox import enqueue_ticket
 from hub.tickets.payload import build_ticket_payload
-from inference.rules import RuleEvent
+from inference.rules import RuleEvent, Severity
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,28 @@ class EventStore:
             await session.flush()
             log.info("%s: %s event %s started", camera_id, event.kind, event.id)
             return event.id
+
+    async def status_event(self, camera_id: str, change: HealthEvent) -> str:
+        """A camera went offline or came back: a closed event with no media, ticketed at once."""
+        severity = Severity.ORANGE if change.kind == "camera_offline" else Severity.YELLOW
+        at = _at(change.since)
+        async with self.sessions.begin() as session:
+            event = Event(
+                camera_id=camera_id,
+                kind=change.kind,
+                severity=str(severity),
+                state=EventState.CLOSED,
+                started_at=at,
+                ended_at=at,
+                details={"status": str(change.status), "reason": change.reason},
+            )
+            session.add(event)
+            await session.flush()
+            ticketed = await self._ticket_if_settled(session, event)
+        log.warning("%s: %s (%s)", camera_id, change.kind.replace("_", " "), change.reason or change.status)
+        if ticketed:
+            self.on_ticket()
+        return event.id
 
     async def update_score(self, event_id: str, score: float) -> None:
         async with self.sessions.begin() as session:

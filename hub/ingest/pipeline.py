@@ -132,11 +132,8 @@ class CameraPipeline:
                     await stack.enter_async_context(source)
                     info = source.info
                     if source is record and info is not None:
-                        self.stats.width, self.stats.height, self.stats.codec = (
-                            info.width,
-                            info.height,
-                            info.codec,
-                        )
+                        self.stats.width, self.stats.height = info.width, info.height
+                        self.stats.codec, self.stats.nominal_fps = info.codec, info.average_fps
                 readers = [
                     asyncio.create_task(self._read(s, s is record, on_online), name=f"{cam.id}-read-{i}")
                     for i, s in enumerate(self._sources)

@@ -17,6 +17,7 @@ class StreamStats:
     height: int = 0
     codec: str = ""
     fps: float = 0.0
+    nominal_fps: float | None = None  # what the stream announces
     bitrate_bps: float = 0.0
     _window_start: float = field(default_factory=time.monotonic)
     _window_packets: int = 0

@@ -20,7 +20,9 @@ from adapters.source import SourceError, SourceUnauthorized
 from hub.aio import cancel_and_wait
 from hub.config.camera import CameraConfig
 from hub.db.models import CameraStatus
+from hub.events.store import EventStore
 from hub.ingest.camera_status import CameraStatusStore
+from hub.ingest.health import HealthEvent, HealthTracker
 from hub.ingest.pipeline import CameraPipeline
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,8 @@ PipelineFactory = Callable[[CameraConfig], CameraPipeline]
 
 # Errors from the database while reporting status: logged, never fatal to the camera's loop.
 STATUS_ERRORS = (OSError, SQLAlchemyError)
+DEGRADED_BELOW = 0.5  # share of the nominal frame rate under which a camera counts as degraded
+RECOVERED_AT = 0.8  # hysteresis: back to online only well above the threshold
 
 
 class Supervisor:
@@ -41,6 +45,8 @@ class Supervisor:
         retry_initial_s: float = 1.0,
         retry_max_s: float = 60.0,
         frame_time_every_s: float = 5.0,
+        events: EventStore | None = None,
+        health_hold_s: float = 30.0,
     ) -> None:
         self.cameras = {c.id: c for c in cameras}
         self.make_pipeline = pipelines
@@ -48,7 +54,10 @@ class Supervisor:
         self.retry_initial_s = retry_initial_s
         self.retry_max_s = retry_max_s
         self.frame_time_every_s = frame_time_every_s
+        self.events = events
+        self.health: dict[str, HealthTracker] = {c.id: HealthTracker(hold_s=health_hold_s) for c in cameras}
         self.pipelines: dict[str, CameraPipeline] = {}
+        self.current: dict[str, CameraStatus] = {}
         self.reasons: dict[str, str] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._stopping = False
@@ -120,6 +129,8 @@ class Supervisor:
         last = None
         while True:
             await asyncio.sleep(self.frame_time_every_s)
+            await self._check_rate(camera_id, pipeline)
+            await self._raise(camera_id, self.health[camera_id].tick(time.time()))
             seen = pipeline.stats.last_packet_at
             if seen is not None and seen != last:
                 last = seen
@@ -128,6 +139,18 @@ class Supervisor:
                 except STATUS_ERRORS:
                     log.warning("%s: could not record the last frame time", camera_id, exc_info=True)
 
+    async def _check_rate(self, camera_id: str, pipeline: CameraPipeline) -> None:
+        """Online but delivering well under its nominal frame rate: degraded (weak uplink)."""
+        stats, nominal = pipeline.stats, pipeline.stats.nominal_fps
+        state = self.current.get(camera_id)
+        if not nominal or stats.fps <= 0 or state not in (CameraStatus.ONLINE, CameraStatus.DEGRADED):
+            return
+        if state is CameraStatus.ONLINE and stats.fps < DEGRADED_BELOW * nominal:
+            reason = f"frame rate {stats.fps:.1f} fps, nominal {nominal:.1f}"
+            await self._report(camera_id, CameraStatus.DEGRADED, reason)
+        elif state is CameraStatus.DEGRADED and stats.fps >= RECOVERED_AT * nominal:
+            await self._report(camera_id, CameraStatus.ONLINE, "")
+
     async def _report(
         self, camera_id: str, status: CameraStatus, reason: str, *, reconnected: bool = False
     ) -> None:
@@ -135,6 +158,17 @@ class Supervisor:
             await self.status.set_status(camera_id, status, reason, reconnected=reconnected)
         except Exception:  # the database may be down; the camera keeps streaming
             log.exception("%s: could not record status %s", camera_id, status)
+        self.current[camera_id] = status
+        await self._raise(camera_id, self.health[camera_id].observe(status, reason, time.time()))
+
+    async def _raise(self, camera_id: str, changes: list[HealthEvent]) -> None:
+        if self.events is None:
+            return
+        for change in changes:
+            try:
+                await self.events.status_event(camera_id, change)
+            except Exception:  # never lose the camera loop over it
+                log.exception("%s: could not record the %s event", camera_id, change.kind)
 
     def live(self) -> dict[str, dict[str, Any]]:
         """In-memory stream figures for the API."""
@@ -145,5 +179,6 @@ class Supervisor:
             last = pipeline.stats.last_packet_at
             stats["seconds_since_packet"] = None if last is None else round(now - last, 1)
             stats["reason"] = self.reasons.get(camera_id, "")
+            stats["uptime_24h"] = round(self.health[camera_id].uptime(now), 4)
             out[camera_id] = stats
         return out
