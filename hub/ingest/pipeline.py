@@ -25,6 +25,7 @@ from hub.config.ingest import IngestSettings
 from hub.config.motion import MotionSettings
 from hub.config.recording import RecordingSettings
 from hub.events import keys
+from hub.events.retry import until_written
 from hub.events.store import EventStore
 from hub.ingest.credentials import with_credentials
 from hub.ingest.snapshots import write_snapshot
@@ -186,7 +187,10 @@ class CameraPipeline:
 
     async def _on_transition(self, transition: RuleEvent, image: BGRImage | None) -> None:
         if transition.phase is Phase.START:
-            event_id = await self.ctx.events.open(self.camera.id, transition, recording=True)
+            event_id = await until_written(
+                lambda: self.ctx.events.open(self.camera.id, transition, recording=True),
+                what=f"{self.camera.id}: recording the start of a {transition.kind} event",
+            )
             self._open[transition.key] = _OpenEvent(event_id, transition.timestamp, transition.score, image)
             self._clips.event_started(event_id, transition.timestamp)
             self.stats.events += 1
@@ -202,8 +206,11 @@ class CameraPipeline:
         self._clips.event_ended(current.id, transition.timestamp)
         snapshot = await self._write_snapshot(current)
         async with self._db_lock:
-            await self.ctx.events.close(
-                current.id, transition.timestamp, snapshot=snapshot, score=current.best_score
+            await until_written(
+                lambda: self.ctx.events.close(
+                    current.id, transition.timestamp, snapshot=snapshot, score=current.best_score
+                ),
+                what=f"{self.camera.id}: recording the end of event {current.id}",
             )
         if snapshot is not None:
             for key in snapshot:
@@ -233,11 +240,18 @@ class CameraPipeline:
             facts = await asyncio.to_thread(write_mp4, job.packets, self.ctx.spool.path_for(key))
         except Exception as err:  # a broken clip must still let the event's ticket go out
             log.exception("%s: clip for event(s) %s could not be written", self.camera.id, job.event_ids)
+            reason = str(err)
             async with self._db_lock:
-                await self.ctx.events.clip_failed(job.event_ids, str(err))
+                await until_written(
+                    lambda: self.ctx.events.clip_failed(job.event_ids, reason),
+                    what=f"{self.camera.id}: recording a failed clip",
+                )
             return
         async with self._db_lock:
-            await self.ctx.events.attach_clip(job.event_ids, key, facts)
+            await until_written(
+                lambda: self.ctx.events.attach_clip(job.event_ids, key, facts),
+                what=f"{self.camera.id}: recording clip {key}",
+            )
         meta = self._meta(job.clip_id) | {
             "start": started.isoformat(),
             "end": datetime.fromtimestamp(facts.end_wallclock, UTC).isoformat(),

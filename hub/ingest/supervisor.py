@@ -8,6 +8,7 @@ not once per retry, so a dead camera does not flood the log.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import time
@@ -20,6 +21,7 @@ from adapters.source import SourceError, SourceUnauthorized
 from hub.aio import cancel_and_wait
 from hub.config.camera import CameraConfig
 from hub.db.models import CameraStatus
+from hub.events.retry import until_written
 from hub.events.store import EventStore
 from hub.ingest.camera_status import CameraStatusStore
 from hub.ingest.health import HealthEvent, HealthTracker
@@ -162,13 +164,14 @@ class Supervisor:
         await self._raise(camera_id, self.health[camera_id].observe(status, reason, time.time()))
 
     async def _raise(self, camera_id: str, changes: list[HealthEvent]) -> None:
-        if self.events is None:
+        events = self.events
+        if events is None:
             return
         for change in changes:
-            try:
-                await self.events.status_event(camera_id, change)
-            except Exception:  # never lose the camera loop over it
-                log.exception("%s: could not record the %s event", camera_id, change.kind)
+            await until_written(
+                functools.partial(events.status_event, camera_id, change),
+                what=f"{camera_id}: recording the {change.kind} event",
+            )
 
     def live(self) -> dict[str, dict[str, Any]]:
         """In-memory stream figures for the API."""
