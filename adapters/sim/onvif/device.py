@@ -181,6 +181,7 @@ class OnvifDevice:
 
     def _reboot(self) -> None:
         self.faults.reboot()
+        self.events.forget()
         if self.on_reboot is not None:
             task = asyncio.get_running_loop().create_task(
                 self._run_on_reboot(self.on_reboot), name="onvif-reboot"

@@ -98,6 +98,12 @@ class EventHub:
         sub = self.subscriptions.pop(sub_id)
         sub.wakeup.set()
 
+    def forget(self) -> None:
+        """A reboot: the camera loses every subscription (pulls on them fail as unknown)."""
+        for sub in self.subscriptions.values():
+            sub.wakeup.set()
+        self.subscriptions.clear()
+
     def synchronize(self, sub: Subscription) -> None:
         for topic, state in self.properties().items():
             self._last[topic] = state
