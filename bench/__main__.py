@@ -7,7 +7,7 @@ import importlib
 import json
 import sys
 
-BENCHMARKS = ("clip_remux", "motion", "ingest")
+BENCHMARKS = ("clip_remux", "motion", "ingest", "sim", "camera_import")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,12 +12,21 @@ CACHE = Path(os.environ.get("HUB_BENCH_CACHE", Path(tempfile.gettempdir()) / "sh
 
 
 def scene_720p(seconds: float) -> Path:
-    """A 1280x720 10 fps H.264 scene with objects moving through it (about 1-2 Mbps)."""
-    path = CACHE / f"scene-720p-{seconds:g}s.mp4"
+    """A 1280x720 10 fps H.264 scene at 2 Mbps CBR with grain, objects moving through it."""
+    path = CACHE / f"scene-720p-2mbps-{seconds:g}s.mp4"
     if not path.is_file():
         CACHE.mkdir(parents=True, exist_ok=True)
         objects = tuple(
             SceneObject(enter=t, leave=t + 5.0, size=(160, 280)) for t in range(1, int(seconds), 4)
         )
-        write_synthetic_scene(path, width=1280, height=720, fps=10, seconds=seconds, objects=objects)
+        write_synthetic_scene(
+            path,
+            width=1280,
+            height=720,
+            fps=10,
+            seconds=seconds,
+            objects=objects,
+            bitrate_kbps=2000,
+            noise=4.0,
+        )
     return path

@@ -108,6 +108,8 @@ def write_synthetic_scene(
     slices: int = 1,
     objects: tuple[SceneObject, ...] = DEFAULT_OBJECTS,
     preset: str = "veryfast",
+    bitrate_kbps: int | None = None,
+    noise: float = 0.0,
 ) -> SceneTruth:
     """Encode the scene to an mp4 file at ``path`` (blocking: run it off the event loop)."""
     if width % 2 or height % 2:
@@ -120,7 +122,11 @@ def write_synthetic_scene(
     params = [f"keyint={gop}", f"min-keyint={gop}", "scenecut=0", "bframes=0", "threads=1"]
     if slices > 1:
         params.append(f"slices={slices}")
+    if bitrate_kbps is not None:
+        # Constant bit rate, as cameras stream: the VBV caps every second at the target.
+        params += [f"bitrate={bitrate_kbps}", f"vbv-maxrate={bitrate_kbps}", f"vbv-bufsize={bitrate_kbps}"]
     background = make_background(width, height)
+    grain = np.random.default_rng(11)
     with av.open(str(path), mode="w", format="mp4") as container:
         stream = container.add_stream("libx264", rate=fps)
         stream.width = width
@@ -132,6 +138,8 @@ def write_synthetic_scene(
         stream.options = {"preset": preset, "x264-params": ":".join(params)}
         for index in range(frames):
             image = render_frame(background, objects, index / fps)
+            if noise > 0:  # sensor grain: what makes real streams cost bits (and motion noisy)
+                image = np.clip(image + grain.normal(0, noise, image.shape), 0, 255).astype(np.uint8)
             frame = av.VideoFrame.from_ndarray(image, format="bgr24")
             frame.pts = index
             frame.time_base = Fraction(1, fps)
