@@ -16,6 +16,7 @@ from hub.config.hub import HubSettings
 from hub.config.loader import load_settings
 from hub.db.engine import DatabaseUnavailable
 from hub.logs import configure_logging
+from hub.registry.credentials import CredentialKeyError
 
 app = typer.Typer(
     help="Sharp Eyes Hub: cameras in, events, clips and grid tickets out.", no_args_is_help=True
@@ -71,7 +72,7 @@ def serve(config: ConfigOption = None) -> None:
     configure_logging(str(settings.log_level))
     try:
         asyncio.run(run_server(HubRuntime(settings)))
-    except (DatabaseUnavailable, ConfigError) as err:
+    except (DatabaseUnavailable, ConfigError, CredentialKeyError) as err:
         print(f"error: {err}", file=sys.stderr)
         raise typer.Exit(1) from err
     except KeyboardInterrupt:
@@ -108,7 +109,10 @@ def sim(
     ] = None,
     host: Annotated[str, typer.Option(help="Address every server listens on and URLs name.")] = "127.0.0.1",
     onvif_port_base: Annotated[
-        int, typer.Option(min=0, max=65535, help="Camera i's ONVIF port is this + i (0: any free port).")
+        int,
+        typer.Option(
+            min=0, max=65535, help="The first camera's ONVIF port, the next ones count up (0: any)."
+        ),
     ] = 0,
     rtsp_port: Annotated[int, typer.Option(min=0, max=65535, help="RTSP port (0: any free port).")] = 0,
     user: Annotated[str, typer.Option(help="Camera username (ONVIF and RTSP).")] = "admin",

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from adapters.sim.media import load_media
 from adapters.sim.rtsp.server import RtspServer
+from adapters.sim.samples import find_sample
 from adapters.sim.synthetic import write_synthetic_scene
 from hub.config.api import ApiSettings
 from hub.config.camera import CameraConfig
@@ -19,18 +20,6 @@ from hub.serve import serve
 from hub.tickets.receiver import GridReceiver
 
 log = logging.getLogger(__name__)
-
-SAMPLE_NAME = "pets2009-vtest-480x360-10fps.mp4"
-
-
-def find_sample() -> Path | None:
-    """The shared sample video, looked for beside the working directory and beside the checkout."""
-    here = Path(__file__).resolve().parent.parent
-    for base in (Path.cwd(), here):
-        candidate = base.parent / "shared" / "samples" / SAMPLE_NAME
-        if candidate.is_file():
-            return candidate
-    return None
 
 
 async def demo_sources(data_dir: Path, source: Path | None) -> list[Path]:

@@ -22,6 +22,7 @@ from hub.ingest.supervisor import Supervisor
 from hub.media.spool import MediaSpool, SpoolEntry
 from hub.media.uploader import MediaUploader
 from hub.metrics import HubMetrics
+from hub.registry.credentials import CredentialCipher, open_credentials
 from hub.tickets.delivery import TicketDeliverer, TicketMetrics
 from storage.base import ObjectStore
 from storage.errors import StorageUnavailable
@@ -42,6 +43,7 @@ class RuntimeParts:
     events: EventStore
     cameras: CameraStatusStore
     supervisor: Supervisor
+    cipher: CredentialCipher
 
 
 class HubRuntime:
@@ -71,6 +73,11 @@ class HubRuntime:
             await engine.dispose()
             raise
         sessions = session_factory(engine)
+        try:
+            cipher = await open_credentials(s, sessions)  # fails now, not at the first camera write
+        except BaseException:
+            await engine.dispose()
+            raise
         assert s.api.public_url is not None and s.storage.spool_dir is not None
         store = create_store(s.storage, signing_key=self.secret, public_url=s.api.public_url)
         try:
@@ -114,7 +121,7 @@ class HubRuntime:
             health_hold_s=s.ingest.health_hold_s,
         )
         self._parts = RuntimeParts(
-            s, engine, sessions, store, spool, uploader, deliverer, events, cameras, supervisor
+            s, engine, sessions, store, spool, uploader, deliverer, events, cameras, supervisor, cipher
         )
         HubMetrics(self.registry, self)
         await events.recover()

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 
 from hub import __version__
 from hub.api.problems import install_problem_handlers
-from hub.api.routes import cameras, events, health, objects, tickets
+from hub.api.routes import cameras, events, health, objects, regions, tickets
 from hub.runtime import HubRuntime
 
 API_PREFIX = "/api/v1"
@@ -40,7 +40,14 @@ def create_app(runtime: HubRuntime, *, manage_runtime: bool = True) -> FastAPI:
     )
     app.state.runtime = runtime
     install_problem_handlers(app)
-    for router in (health.router, cameras.router, events.router, tickets.router, objects.router):
+    for router in (
+        health.router,
+        cameras.router,
+        regions.router,
+        events.router,
+        tickets.router,
+        objects.router,
+    ):
         app.include_router(router, prefix=API_PREFIX)
 
     console = resources.files("hub.console").joinpath("index.html").read_text(encoding="utf-8")

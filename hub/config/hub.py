@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import enum
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,18 @@ from hub.db.engine import async_database_url
 
 ENV_PREFIX = "HUB_"
 ENV_NESTED_DELIMITER = "__"
+FERNET_KEY_HELP = (
+    "credentials_key must be a urlsafe base64 encoding of 32 bytes; generate one with "
+    "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+)
+
+
+def is_fernet_key(key: str) -> bool:
+    """Whether ``key`` is what ``cryptography.fernet.Fernet`` takes: urlsafe base64 of 32 bytes."""
+    try:
+        return len(base64.urlsafe_b64decode(key.strip().encode("ascii"))) == 32
+    except (binascii.Error, UnicodeEncodeError):
+        return False
 
 
 class LogLevel(enum.StrEnum):
@@ -68,6 +82,18 @@ class HubSettings(BaseSettings):
         description="Signs presigned local URLs and (by default) webhooks; "
         "generated into <data_dir>/secret.key when unset.",
     )
+    credentials_key: SecretStr | None = Field(
+        None,
+        title="Credentials key",
+        description="Fernet key (urlsafe base64 of 32 bytes) that encrypts camera passwords in the "
+        "database; default the key in credentials_key_file.",
+    )
+    credentials_key_file: Path | None = Field(
+        None,
+        title="Credentials key file",
+        description="Holds the credentials key when credentials_key is unset; default "
+        "<data_dir>/credentials.key, created (mode 0600) while no password is stored yet.",
+    )
     log_level: LogLevel = Field(LogLevel.INFO, title="Log level", description="debug, info, warning, …")
     api: ApiSettings = Field(default_factory=ApiSettings, title="API", description="The HTTP API.")
     storage: StorageSettings = Field(
@@ -105,6 +131,13 @@ class HubSettings(BaseSettings):
     @classmethod
     def _lower_log_level(cls, value: Any) -> Any:
         return value.lower() if isinstance(value, str) else value
+
+    @field_validator("credentials_key")
+    @classmethod
+    def _fernet_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not is_fernet_key(value.get_secret_value()):
+            raise ValueError(FERNET_KEY_HELP)
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -1,4 +1,5 @@
-"""Tables. Times are timezone-aware UTC; ids of events and tickets are UUID strings.
+"""Tables. Times are timezone-aware UTC; ids of events and tickets are UUID strings; ids of
+cameras and regions are URL-safe slugs.
 
 Every change to these classes needs an Alembic revision in ``hub/db/migrations/versions``;
 ``tests/db/test_migrations.py`` fails when the models and the migrations disagree.
@@ -22,6 +23,8 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    false,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -79,6 +82,27 @@ class CameraStatus(enum.StrEnum):
     ERROR = "error"
 
 
+class CameraKind(enum.StrEnum):
+    """Which network a camera belongs to."""
+
+    VILLAGE = "village"
+    PUBLIC_SECURITY = "public-security"
+    TRAFFIC = "traffic"
+    OTHER = "other"
+
+
+class CameraProtocol(enum.StrEnum):
+    ONVIF = "onvif"
+    RTSP = "rtsp"
+
+
+class CameraSource(enum.StrEnum):
+    """Who owns the row: the YAML config (read-only through the API) or the registry API."""
+
+    CONFIG = "config"
+    API = "api"
+
+
 class EventState(enum.StrEnum):
     OPEN = "open"
     CLOSED = "closed"
@@ -104,6 +128,23 @@ def _enum(cls: type[enum.StrEnum]) -> Enum:
     return Enum(cls, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
 
 
+class Region(Base):
+    """An administrative area (city, county, township, village). ``path`` is the materialised
+    chain of ids from the root, ``/jinan/licheng/``, so a subtree is one prefix query."""
+
+    __tablename__ = "regions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    parent_id: Mapped[str | None] = mapped_column(
+        ForeignKey("regions.id", ondelete="RESTRICT"), index=True, default=None
+    )
+    level: Mapped[str] = mapped_column(String(32), default="")
+    path: Mapped[str] = mapped_column(Text, unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
 class Camera(Base):
     __tablename__ = "cameras"
 
@@ -120,6 +161,36 @@ class Camera(Base):
     reconnects: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # The registry (migration 0002). Rows written before it came from the YAML config.
+    region_id: Mapped[str | None] = mapped_column(
+        ForeignKey("regions.id", ondelete="RESTRICT"), index=True, default=None
+    )
+    kind: Mapped[CameraKind] = mapped_column(
+        _enum(CameraKind), default=CameraKind.OTHER, server_default=CameraKind.OTHER.value
+    )
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    latitude: Mapped[float | None] = mapped_column(default=None)
+    longitude: Mapped[float | None] = mapped_column(default=None)
+    protocol: Mapped[CameraProtocol] = mapped_column(
+        _enum(CameraProtocol), default=CameraProtocol.RTSP, server_default=CameraProtocol.RTSP.value
+    )
+    onvif_url: Mapped[str | None] = mapped_column(Text, default=None)  # device service, no userinfo
+    snapshot_url: Mapped[str | None] = mapped_column(Text, default=None)
+    username: Mapped[str | None] = mapped_column(String(128), default=None)
+    # A Fernet token (hub.registry.credentials); the plain password is never stored or returned.
+    password_enc: Mapped[str | None] = mapped_column(Text, default=None)
+    ptz: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # None means "the hub's defaults"; shapes in hub.registry.specs.
+    retention: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), default=None)
+    analysis: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), default=None)
+    privacy_masks: Mapped[list[list[list[float]]]] = mapped_column(
+        JSON, default=list, server_default=text("'[]'")
+    )
+    source: Mapped[CameraSource] = mapped_column(
+        _enum(CameraSource), default=CameraSource.CONFIG, server_default=CameraSource.CONFIG.value
+    )
+    device_info: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), default=None)
+    online_since: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class Event(Base):

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.rtsp.errors import redact_url
 from hub.config.camera import CameraConfig
-from hub.db.models import Camera, CameraStatus
+from hub.db.models import Camera, CameraProtocol, CameraSource, CameraStatus
 
 log = logging.getLogger(__name__)
 
@@ -21,14 +21,21 @@ class CameraStatusStore:
         self.sessions = sessions
 
     async def sync_from_config(self, cameras: Sequence[CameraConfig]) -> None:
-        """Upsert the configured cameras; the stored URL never carries credentials."""
+        """Upsert the configured cameras as ``source="config"`` rows (the YAML owns them; a
+        registry camera with the same id is taken over). The stored URL never carries
+        credentials, and the config's password is not copied: it stays in the config."""
         async with self.sessions.begin() as session:
             for cam in cameras:
                 row = await session.get(Camera, cam.id)
                 if row is None:
-                    row = Camera(id=cam.id, name=cam.name, main_url="")
+                    row = Camera(id=cam.id, name=cam.name, main_url="", source=CameraSource.CONFIG)
                     session.add(row)
+                elif row.source != CameraSource.CONFIG:
+                    log.warning("%s: the config defines this registry camera: the config owns it now", cam.id)
+                    row.source, row.password_enc = CameraSource.CONFIG, None
                 row.name = cam.name
+                row.protocol = CameraProtocol.RTSP
+                row.username = cam.username
                 row.enabled = cam.enabled
                 row.main_url = redact_url(cam.url)
                 row.sub_url = redact_url(cam.sub_url) if cam.sub_url else None
@@ -44,8 +51,11 @@ class CameraStatusStore:
                 return
             if row.status != status or row.status_reason != reason:
                 log.info("%s: status %s -> %s %s", camera_id, row.status, status, reason)
+                now = datetime.now(UTC)
+                if status != row.status:
+                    row.online_since = now if status == CameraStatus.ONLINE else None
                 row.status, row.status_reason = status, reason
-                row.status_changed_at = datetime.now(UTC)
+                row.status_changed_at = now
             if reconnected:
                 row.reconnects += 1
 

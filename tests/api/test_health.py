@@ -94,7 +94,7 @@ async def test_openapi_lists_every_route(hub: RunningHub) -> None:
     assert response.status_code == 200
     document = response.json()
     listed = {(method, path) for path, item in document["paths"].items() for method in item}
-    assert listed == {
+    reads = {
         ("get", f"{API}/{path}")
         for path in (
             "healthz",
@@ -103,6 +103,8 @@ async def test_openapi_lists_every_route(hub: RunningHub) -> None:
             "status",
             "cameras",
             "cameras/{camera_id}",
+            "regions",
+            "regions/{region_id}",
             "events",
             "events/{event_id}",
             "events/{event_id}/{media}",
@@ -110,4 +112,14 @@ async def test_openapi_lists_every_route(hub: RunningHub) -> None:
             "objects/{key}",
         )
     }
+    writes = {
+        ("post", f"{API}/cameras"),
+        ("post", f"{API}/cameras/import"),
+        ("patch", f"{API}/cameras/{{camera_id}}"),
+        ("delete", f"{API}/cameras/{{camera_id}}"),
+        ("post", f"{API}/regions"),
+        ("patch", f"{API}/regions/{{region_id}}"),
+        ("delete", f"{API}/regions/{{region_id}}"),
+    }
+    assert listed == reads | writes
     assert document["info"]["version"] == __version__

@@ -1,41 +1,181 @@
-"""Cameras and their health."""
+"""Cameras: their health, and the registry (create, change, delete, bulk import).
+
+Cameras from the YAML config are listed like the others but are read-only here (409).
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
-from sqlalchemy import func, select
+from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi.responses import JSONResponse
 
 from hub.api.deps import PartsDep, SessionDep
 from hub.api.problems import Problem
-from hub.api.schemas import CameraOut, Page
-from hub.db.models import Camera, CameraStatus
+from hub.api.routes._registry import CipherDep, RegistryRoute
+from hub.api.schemas import Page
+from hub.api.schemas_registry import (
+    CSV_EXAMPLE,
+    CameraCreate,
+    CameraDetail,
+    CameraUpdate,
+    FieldError,
+    ImportMode,
+    ImportReport,
+    RejectedRow,
+)
+from hub.db.models import Camera, CameraKind, CameraStatus
+from hub.registry import cameras, importer
 
-router = APIRouter(prefix="/cameras", tags=["cameras"])
+router = APIRouter(prefix="/cameras", tags=["cameras"], route_class=RegistryRoute)
+
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such camera"}}
+READ_ONLY: dict[int | str, dict[str, Any]] = {409: {"description": "The camera comes from the YAML config"}}
+_IMPORT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "text/csv": {"schema": {"type": "string"}, "example": CSV_EXAMPLE},
+            "application/json": {
+                "schema": {"type": "array", "items": {"$ref": "#/components/schemas/CameraCreate"}}
+            },
+        },
+    }
+}
+_PATCH_EXAMPLES = {
+    "retag": {"summary": "Replace the tags", "value": {"tags": ["gate", "night-ir"]}},
+    "credentials": {"summary": "New credentials", "value": {"username": "viewer", "password": "s3cret"}},
+    "move": {"summary": "File under another region", "value": {"region_id": "licheng"}},
+    "masks": {
+        "summary": "Privacy masks",
+        "value": {"privacy_masks": [[[0.0, 0.0], [0.25, 0.0], [0.25, 0.3], [0.0, 0.3]]]},
+    },
+}
 
 
-@router.get("", response_model=Page[CameraOut], summary="List cameras")
+def _detail(row: Camera, parts: PartsDep) -> CameraDetail:
+    return CameraDetail.of(row, parts.supervisor.live().get(row.id))
+
+
+@router.get("", response_model=Page[CameraDetail], summary="List cameras, by id")
 async def list_cameras(
     session: SessionDep,
     parts: PartsDep,
     status: Annotated[CameraStatus | None, Query(description="Only cameras in this state")] = None,
+    region: Annotated[str | None, Query(description="Cameras of this region and its subtree")] = None,
+    kind: Annotated[CameraKind | None, Query()] = None,
+    tag: Annotated[list[str] | None, Query(description="Repeatable: cameras with every tag given")] = None,
+    q: Annotated[str | None, Query(max_length=200, description="Text in the id or the name")] = None,
+    enabled: Annotated[bool | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> Page[CameraOut]:
-    query = select(Camera)
-    if status is not None:
-        query = query.where(Camera.status == status)
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = (await session.scalars(query.order_by(Camera.id).limit(limit).offset(offset))).all()
-    live = parts.supervisor.live()
-    items = [CameraOut.model_validate(row).model_copy(update={"live": live.get(row.id)}) for row in rows]
-    return Page(items=items, total=total, limit=limit, offset=offset)
+) -> Page[CameraDetail]:
+    filters = cameras.CameraFilters(
+        region_id=region, kind=kind, tags=tuple(tag or ()), status=status, q=q, enabled=enabled
+    )
+    rows, total = await cameras.list_cameras(session=session, filters=filters, limit=limit, offset=offset)
+    return Page(items=[_detail(r, parts) for r in rows], total=total, limit=limit, offset=offset)
 
 
-@router.get("/{camera_id}", response_model=CameraOut, summary="One camera", responses={404: {}})
-async def get_camera(camera_id: str, session: SessionDep, parts: PartsDep) -> CameraOut:
-    row = await session.get(Camera, camera_id)
-    if row is None:
-        raise Problem(404, "Camera not found", f"no camera {camera_id!r}")
-    return CameraOut.model_validate(row).model_copy(update={"live": parts.supervisor.live().get(row.id)})
+@router.post(
+    "",
+    response_model=CameraDetail,
+    status_code=201,
+    summary="Register a camera",
+    responses={409: {"description": "The id is taken"}, 422: {"description": "Invalid fields"}},
+)
+async def create_camera(
+    session: SessionDep, parts: PartsDep, cipher: CipherDep, spec: CameraCreate
+) -> CameraDetail:
+    row = await cameras.create_camera(session=session, spec=spec, cipher=cipher)
+    await session.commit()
+    return _detail(row, parts)
+
+
+@router.post(
+    "/import",
+    response_model=ImportReport,
+    summary="Import cameras from CSV or JSON",
+    description="CSV columns: " + ",".join(importer.CSV_COLUMNS) + " (tags `;`-separated). "
+    "`all_or_nothing` writes nothing when a row is bad (422 with the report); `partial` writes "
+    "the good rows (200 with the report). An existing API camera is updated with its row's "
+    "non-empty fields.",
+    openapi_extra=_IMPORT_BODY,
+    responses={
+        415: {"description": "Neither text/csv nor application/json"},
+        422: {"description": "Bad file, or bad rows in all_or_nothing mode", "model": ImportReport},
+    },
+)
+async def import_cameras(
+    request: Request,
+    session: SessionDep,
+    cipher: CipherDep,
+    mode: Annotated[ImportMode, Query()] = ImportMode.ALL_OR_NOTHING,
+) -> JSONResponse:
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type not in ("text/csv", "application/json"):
+        raise Problem(415, "Unsupported Media Type", "send text/csv or application/json")
+    outcome = await importer.import_cameras(
+        session=session,
+        body=await request.body(),
+        is_csv=media_type == "text/csv",
+        partial=mode is ImportMode.PARTIAL,
+        cipher=cipher,
+    )
+    failed = bool(outcome.rejected) and mode is ImportMode.ALL_OR_NOTHING
+    if not failed:
+        await session.commit()
+    report = ImportReport(
+        mode=mode,
+        rows=outcome.rows,
+        accepted=outcome.accepted,
+        created=outcome.created,
+        updated=outcome.updated,
+        rejected=[
+            RejectedRow(
+                row=r.row, id=r.camera_id, errors=[FieldError(field=f, message=m) for f, m in r.errors]
+            )
+            for r in outcome.rejected
+        ],
+    )
+    return JSONResponse(report.model_dump(mode="json"), status_code=422 if failed else 200)
+
+
+@router.get("/{camera_id}", response_model=CameraDetail, summary="One camera", responses=NOT_FOUND)
+async def get_camera(camera_id: str, session: SessionDep, parts: PartsDep) -> CameraDetail:
+    return _detail(await cameras.get_camera(session=session, camera_id=camera_id), parts)
+
+
+@router.patch(
+    "/{camera_id}",
+    response_model=CameraDetail,
+    summary="Change a camera (only the fields sent)",
+    responses={**NOT_FOUND, **READ_ONLY, 422: {"description": "Invalid fields"}},
+)
+async def update_camera(
+    camera_id: str,
+    session: SessionDep,
+    parts: PartsDep,
+    cipher: CipherDep,
+    patch: Annotated[CameraUpdate, Body(openapi_examples=_PATCH_EXAMPLES)],
+) -> CameraDetail:
+    row = await cameras.update_camera(session=session, camera_id=camera_id, patch=patch, cipher=cipher)
+    await session.commit()
+    return _detail(row, parts)
+
+
+@router.delete(
+    "/{camera_id}",
+    status_code=204,
+    summary="Delete a camera",
+    description="Refused (409) while the camera has events, unless `purge=true` deletes them too.",
+    responses={**NOT_FOUND, **READ_ONLY},
+)
+async def delete_camera(
+    camera_id: str,
+    session: SessionDep,
+    purge: Annotated[bool, Query(description="Also delete the camera's events and tickets")] = False,
+) -> Response:
+    await cameras.delete_camera(session=session, camera_id=camera_id, purge=purge)
+    await session.commit()
+    return Response(status_code=204)
