@@ -19,6 +19,7 @@ from sqlalchemy import insert
 from bench.result import BenchResult
 from hub.api.app import create_app
 from hub.config.hub import HubSettings
+from hub.config.ingest import IngestSettings
 from hub.db.engine import create_engine
 from hub.db.migrate import upgrade
 from hub.db.models import Camera, CameraSource
@@ -76,7 +77,11 @@ async def _bare(directory: Path, rows: int) -> float:
 
 
 async def _hub(directory: Path, rows: int) -> float:
-    settings = HubSettings(data_dir=directory / "data", secret_key=SecretStr("bench-secret"))
+    settings = HubSettings(
+        data_dir=directory / "data",
+        secret_key=SecretStr("bench-secret"),
+        ingest=IngestSettings(enabled=False),  # measure the registry, not 5,000 camera connections
+    )
     runtime = HubRuntime(settings)
     await runtime.start()
     body = _csv(rows)

@@ -18,6 +18,7 @@ from hub.db.engine import create_engine, ping, session_factory
 from hub.events.store import EventStore
 from hub.ingest.camera_status import CameraStatusStore
 from hub.ingest.pipeline import CameraPipeline, PipelineContext, SourceFactory, pyav_source_factory
+from hub.ingest.registry_watch import RegistryWatcher
 from hub.ingest.supervisor import Supervisor
 from hub.media.spool import MediaSpool, SpoolEntry
 from hub.media.uploader import MediaUploader
@@ -44,6 +45,7 @@ class RuntimeParts:
     cameras: CameraStatusStore
     supervisor: Supervisor
     cipher: CredentialCipher
+    registry: RegistryWatcher
 
 
 class HubRuntime:
@@ -120,14 +122,31 @@ class HubRuntime:
             events=events,
             health_hold_s=s.ingest.health_hold_s,
         )
+        registry = RegistryWatcher(sessions, supervisor, cipher, config_cameras=s.cameras)
         self._parts = RuntimeParts(
-            s, engine, sessions, store, spool, uploader, deliverer, events, cameras, supervisor, cipher
+            s,
+            engine,
+            sessions,
+            store,
+            spool,
+            uploader,
+            deliverer,
+            events,
+            cameras,
+            supervisor,
+            cipher,
+            registry,
         )
         HubMetrics(self.registry, self)
         await events.recover()
         await uploader.start()
         await deliverer.start()
-        await supervisor.start()
+        await cameras.sync_from_config(s.cameras)  # the registry lists YAML cameras on every node
+        if s.ingest.enabled:
+            await supervisor.start()
+            await registry.start()
+        else:
+            log.info("ingest is disabled on this node: cameras are registered but not opened")
         log.info(
             "hub started: %d camera(s), database %s, storage %s",
             len(s.cameras),
@@ -139,6 +158,7 @@ class HubRuntime:
         parts, self._parts = self._parts, None
         if parts is None:
             return
+        await parts.registry.stop()
         await parts.supervisor.stop()
         try:
             await parts.uploader.upload_pending()  # one last try; what is left waits in the spool

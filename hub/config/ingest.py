@@ -8,6 +8,11 @@ from hub.config.base import StrictModel, check_failed
 
 
 class IngestSettings(StrictModel):
+    enabled: bool = Field(
+        True,
+        title="Open cameras",
+        description="False for a node that serves only the API (the cameras are streamed elsewhere).",
+    )
     open_timeout_s: float = Field(
         10.0,
         gt=0,

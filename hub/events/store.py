@@ -49,11 +49,13 @@ class EventStore:
             log.info("%s: %s event %s started", camera_id, event.kind, event.id)
             return event.id
 
-    async def status_event(self, camera_id: str, change: HealthEvent) -> str:
+    async def status_event(self, camera_id: str, change: HealthEvent) -> str | None:
         """A camera went offline or came back: a closed event with no media, ticketed at once."""
         severity = Severity.ORANGE if change.kind == "camera_offline" else Severity.YELLOW
         at = _at(change.since)
         async with self.sessions.begin() as session:
+            if await session.get(Camera, camera_id) is None:
+                return None  # deleted meanwhile: nobody to report about
             event = Event(
                 camera_id=camera_id,
                 kind=change.kind,

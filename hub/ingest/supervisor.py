@@ -8,6 +8,7 @@ not once per retry, so a dead camera does not flood the log.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import random
@@ -57,33 +58,78 @@ class Supervisor:
         self.retry_max_s = retry_max_s
         self.frame_time_every_s = frame_time_every_s
         self.events = events
-        self.health: dict[str, HealthTracker] = {c.id: HealthTracker(hold_s=health_hold_s) for c in cameras}
+        self.health_hold_s = health_hold_s
+        self.health: dict[str, HealthTracker] = {}
         self.pipelines: dict[str, CameraPipeline] = {}
         self.current: dict[str, CameraStatus] = {}
         self.reasons: dict[str, str] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._wake: dict[str, asyncio.Event] = {}
+        self._retiring: set[str] = set()
         self._stopping = False
 
     async def start(self) -> None:
-        await self.status.sync_from_config(list(self.cameras.values()))
-        for cam in self.cameras.values():
+        """Open the YAML cameras; :meth:`reconcile` adds the registry's."""
+        for cam in list(self.cameras.values()):
             if cam.enabled:
-                self._tasks[cam.id] = asyncio.create_task(self._supervise(cam), name=f"camera-{cam.id}")
+                self._launch(cam)
+
+    def _launch(self, cam: CameraConfig) -> None:
+        self.cameras[cam.id] = cam
+        self.health.setdefault(cam.id, HealthTracker(hold_s=self.health_hold_s))
+        self._wake[cam.id] = asyncio.Event()
+        self._tasks[cam.id] = asyncio.create_task(self._supervise(cam), name=f"camera-{cam.id}")
+
+    async def reconcile(self, cameras: list[CameraConfig]) -> None:
+        """Make the running set match ``cameras``: open new ones, close removed or disabled ones,
+        and reopen those whose settings changed (URL, credentials, analysis)."""
+        wanted = {c.id: c for c in cameras if c.enabled}
+        for camera_id in list(self._tasks):
+            new = wanted.get(camera_id)
+            if new is None or new != self.cameras.get(camera_id):
+                reason = "removed or disabled" if new is None else "settings changed"
+                await self._retire(camera_id, reason)
+        for camera_id, cam in wanted.items():
+            if camera_id not in self._tasks and not self._stopping:
+                log.info("%s: opening (%s)", camera_id, "registry")
+                self._launch(cam)
+
+    async def _retire(self, camera_id: str, reason: str) -> None:
+        """Stop one camera's pipeline in order (its open events end, its clip is written)."""
+        log.info("%s: closing: %s", camera_id, reason)
+        self._retiring.add(camera_id)
+        pipeline = self.pipelines.get(camera_id)
+        if pipeline is not None:
+            pipeline.stop()
+        self._wake[camera_id].set()
+        task = self._tasks.pop(camera_id)
+        _done, pending = await asyncio.wait([task], timeout=30)
+        if pending:
+            log.warning("%s: did not stop in 30 s; cancelling", camera_id)
+            await cancel_and_wait(task)
+        self.pipelines.pop(camera_id, None)
+        self.cameras.pop(camera_id, None)
+        self._retiring.discard(camera_id)
 
     async def stop(self) -> None:
         """Stop every pipeline in order: events end, clips in progress are written."""
         self._stopping = True
         for pipeline in self.pipelines.values():
             pipeline.stop()
+        for wake in self._wake.values():
+            wake.set()
         tasks = list(self._tasks.values())
         _done, pending = await asyncio.wait(tasks, timeout=30) if tasks else (set(), set())
         for task in pending:
             log.warning("%s: did not stop in 30 s; cancelling", task.get_name())
             await cancel_and_wait(task)
 
+    def _ending(self, camera_id: str) -> bool:
+        return self._stopping or camera_id in self._retiring
+
     async def _supervise(self, cam: CameraConfig) -> None:
         failures = 0
-        while not self._stopping:
+        while not self._ending(cam.id):
             pipeline = self.make_pipeline(cam)
             self.pipelines[cam.id] = pipeline
             came_online = False
@@ -110,15 +156,18 @@ class Supervisor:
                 status, reason = CameraStatus.ERROR, f"internal error: {err}"
             finally:
                 await cancel_and_wait(ticker)
-            if self._stopping:
-                await self._report(cam.id, CameraStatus.OFFLINE, "hub stopped")
+            if self._ending(cam.id):
+                if self._stopping:
+                    await self._report(cam.id, CameraStatus.OFFLINE, "hub stopped")
                 return
             failures = 0 if came_online else failures + 1
             if self.reasons.get(cam.id) != reason:
                 log.warning("%s: %s: %s", cam.id, status, reason)
             self.reasons[cam.id] = reason
             await self._report(cam.id, status, reason)
-            await asyncio.sleep(self._delay(failures, status))
+            wake = self._wake[cam.id]
+            with contextlib.suppress(TimeoutError):  # the back-off ran out, or we were told to stop
+                await asyncio.wait_for(wake.wait(), timeout=self._delay(failures, status))
 
     def _delay(self, failures: int, status: CameraStatus) -> float:
         base = self.retry_initial_s * 2 ** max(0, failures - 1)
@@ -165,7 +214,7 @@ class Supervisor:
 
     async def _raise(self, camera_id: str, changes: list[HealthEvent]) -> None:
         events = self.events
-        if events is None:
+        if events is None or camera_id in self._retiring:
             return
         for change in changes:
             await until_written(

@@ -78,7 +78,9 @@ def _without_times(body: dict[str, Any]) -> dict[str, Any]:
 async def hub(tmp_path: Path, start_hub: StartHub, database_url: str) -> RunningHub:
     """A hub with the region ``licheng`` and one camera from the YAML config, ``yaml-cam``."""
     config = CameraConfig(id="yaml-cam", url="rtsp://192.0.2.9/live", enabled=False)
-    running = await start_hub(make_settings(tmp_path, database_url=database_url, cameras=[config]))
+    running = await start_hub(
+        make_settings(tmp_path, database_url=database_url, cameras=[config], ingest=False)
+    )
     for region in ({"id": "jinan", "name": "Jinan"}, {"id": "licheng", "name": "L", "parent_id": "jinan"}):
         assert (await running.client.post(f"{API}/regions", json=region)).status_code == 201
     return running
@@ -246,7 +248,7 @@ async def test_the_api_never_returns_a_password(tmp_path: Path, start_hub: Start
     config = CameraConfig(
         id="yaml-cam", url="rtsp://192.0.2.9/live", username="u", password=SecretStr(PASSWORD), enabled=False
     )
-    hub = await start_hub(make_settings(tmp_path, cameras=[config]))
+    hub = await start_hub(make_settings(tmp_path, cameras=[config], ingest=False))
     texts = [(await hub.client.post(f"{API}/cameras", json={**CAMERA, "region_id": None})).text]
     texts.append((await hub.client.patch(f"{API}/cameras/licheng-gate-1", json={"password": PASSWORD})).text)
     for path in ("cameras", "cameras/licheng-gate-1", "cameras/yaml-cam", "status", "openapi.json"):

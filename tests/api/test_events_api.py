@@ -34,7 +34,7 @@ async def hub_with_cameras(tmp_path: Path, start_hub: StartHub) -> RunningHub:
         ),
         CameraConfig(id="yard", url="rtsps://192.0.2.11/live", enabled=False),
     ]
-    return await start_hub(make_settings(tmp_path, cameras=cameras))
+    return await start_hub(make_settings(tmp_path, cameras=cameras, ingest=False))
 
 
 async def test_cameras_lists_the_configured_cameras_without_credentials(hub_with_cameras: RunningHub) -> None:

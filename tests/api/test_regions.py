@@ -14,7 +14,7 @@ PROBLEM_JSON = "application/problem+json"
 
 @pytest.fixture
 async def hub(tmp_path: Path, start_hub: StartHub, database_url: str) -> RunningHub:
-    return await start_hub(make_settings(tmp_path, database_url=database_url))
+    return await start_hub(make_settings(tmp_path, database_url=database_url, ingest=False))
 
 
 async def _tree(hub: RunningHub) -> None:

@@ -30,7 +30,7 @@ CAMERAS: tuple[tuple[str, str, str | None, str, list[str], bool], ...] = (
 
 @pytest.fixture
 async def hub(tmp_path: Path, start_hub: StartHub, database_url: str) -> RunningHub:
-    running = await start_hub(make_settings(tmp_path, database_url=database_url))
+    running = await start_hub(make_settings(tmp_path, database_url=database_url, ingest=False))
     for spec in REGIONS:
         assert (await running.client.post(f"{API}/regions", json=spec)).status_code == 201
     for camera_id, name, region, kind, tags, enabled in CAMERAS:

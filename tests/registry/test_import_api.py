@@ -56,7 +56,9 @@ REJECTED = [
 @pytest.fixture
 async def hub(tmp_path: Path, start_hub: StartHub, database_url: str) -> RunningHub:
     config = CameraConfig(id="yaml-cam", url="rtsp://192.0.2.9/live", enabled=False)
-    running = await start_hub(make_settings(tmp_path, database_url=database_url, cameras=[config]))
+    running = await start_hub(
+        make_settings(tmp_path, database_url=database_url, cameras=[config], ingest=False)
+    )
     assert (
         await running.client.post(f"{API}/regions", json={"id": "licheng", "name": "L"})
     ).status_code == 201

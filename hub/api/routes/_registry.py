@@ -51,12 +51,15 @@ class RegistryRoute(APIRoute):
 
         async def handle(request: Request) -> Response:
             try:
-                return await handler(request)
+                response = await handler(request)
             except RegistryError as err:
                 raise registry_problem(err) from err
             except IntegrityError as err:
                 # Another request changed the same rows between our checks and the commit.
                 raise Problem(409, "Conflict", "the change clashes with a concurrent one: retry") from err
+            if request.method != "GET" and response.status_code < 400:
+                request.app.state.runtime.parts.registry.changed()  # open or close cameras now
+            return response
 
         return handle
 
