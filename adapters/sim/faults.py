@@ -50,7 +50,14 @@ class FaultKind(enum.StrEnum):
 
 
 _NEEDS_AT = {FaultKind.DROP, FaultKind.STALL, FaultKind.TS_JUMP, FaultKind.RESIZE, FaultKind.REBOOT}
-_NEEDS_VALUE = {FaultKind.CORRUPT, FaultKind.TS_JUMP, FaultKind.RESIZE, FaultKind.SLOW_SOAP, FaultKind.CLOCK_SKEW}
+_NEEDS_VALUE = {
+    FaultKind.CORRUPT,
+    FaultKind.TS_JUMP,
+    FaultKind.RESIZE,
+    FaultKind.SLOW_SOAP,
+    FaultKind.CLOCK_SKEW,
+}
+_DURATION_VALUE = {FaultKind.STALL, FaultKind.OFFLINE, FaultKind.TAMPER}
 _ITEM = re.compile(r"^(?P<kind>[a-z_]+)(?:@(?P<at>[0-9]+(?:\.[0-9]+)?)s?)?(?::(?P<value>[^,]+))?$")
 _SIZE = re.compile(r"^([1-9][0-9]{1,4})x([1-9][0-9]{1,4})$")
 
@@ -123,7 +130,7 @@ class CameraFaults:
     def add(self, fault: Fault | str, *, now_relative: bool = True) -> Fault:
         """Add a fault; with ``now_relative`` its @AT counts from now instead of from the start."""
         parsed = parse_fault(fault) if isinstance(fault, str) else fault
-        if now_relative:
+        if now_relative and parsed.kind is not FaultKind.DROP:  # drop's @AT counts from each PLAY
             parsed = Fault(parsed.kind, parsed.at_s + self.elapsed(), parsed.value, parsed.size)
         self.faults.append(parsed)
         return parsed
@@ -134,7 +141,10 @@ class CameraFaults:
     def _active(self, kind: FaultKind) -> Fault | None:
         t = self.elapsed()
         for fault in self.faults:
-            if fault.kind is kind and fault.at_s <= t and (fault.value is None or t < fault.at_s + fault.value):
+            # Only for stall, offline and tamper is VALUE a duration; corrupt's is a fraction,
+            # slow_soap's a delay and clock_skew's an offset: those last forever once on.
+            duration = fault.value if kind in _DURATION_VALUE else None
+            if fault.kind is kind and fault.at_s <= t and (duration is None or t < fault.at_s + duration):
                 return fault
         return None
 
@@ -171,7 +181,7 @@ class CameraFaults:
     def resize(self) -> tuple[int, int] | None:
         t = self.elapsed()
         sizes = [f for f in self.faults if f.kind is FaultKind.RESIZE and f.at_s <= t]
-        return sizes[-1].size if sizes else None
+        return max(reversed(sizes), key=lambda f: f.at_s).size if sizes else None  # the latest switch
 
     def tampered(self) -> bool:
         return self._active(FaultKind.TAMPER) is not None

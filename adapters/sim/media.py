@@ -13,16 +13,18 @@ import itertools
 import random
 import statistics
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import av
 
-RTP_CLOCK = 90_000  # Hz, the RTP video clock (RFC 6184)
-NAL_SPS = 7
-NAL_PPS = 8
-NAL_IDR = 5
+from adapters.rtsp import nal
+
+RTP_CLOCK = 90_000  # Hz, the RTP video clock (RFC 6184, RFC 7798)
+CODECS = ("h264", "hevc")
+_SPS = {"h264": nal.H264_SPS, "hevc": nal.HEVC_SPS}
+_PPS = {"h264": nal.H264_PPS, "hevc": nal.HEVC_PPS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,9 +39,9 @@ class AccessUnit:
 
 @dataclass(frozen=True, slots=True)
 class Media:
-    """An H.264 clip in memory, ready to packetize."""
+    """An H.264 or H.265 clip in memory, ready to packetize."""
 
-    codec: str
+    codec: str  # "h264" or "hevc"
     width: int
     height: int
     fps: float
@@ -47,74 +49,73 @@ class Media:
     pps: bytes
     units: tuple[AccessUnit, ...]
     duration: int  # 90 kHz; one loop of the file
+    vps: bytes = b""  # H.265 only
 
     @property
     def duration_seconds(self) -> float:
         return self.duration / RTP_CLOCK
 
-
-def nal_type(nal: bytes) -> int:
-    return nal[0] & 0x1F
-
-
-def split_avcc(data: bytes, length_size: int = 4) -> list[bytes]:
-    """Split length-prefixed (AVCC, mp4) NAL units."""
-    nals: list[bytes] = []
-    offset = 0
-    while offset < len(data):
-        if offset + length_size > len(data):
-            raise ValueError(f"truncated NAL length at offset {offset} of {len(data)} bytes")
-        length = int.from_bytes(data[offset : offset + length_size], "big")
-        offset += length_size
-        if length == 0 or offset + length > len(data):
-            raise ValueError(f"bad NAL length {length} at offset {offset - length_size} of {len(data)} bytes")
-        nals.append(data[offset : offset + length])
-        offset += length
-    return nals
+    @property
+    def parameter_sets(self) -> tuple[bytes, ...]:
+        """VPS (H.265), SPS and PPS, in the order they go in front of a keyframe."""
+        return (self.vps, self.sps, self.pps) if self.codec == "hevc" else (self.sps, self.pps)
 
 
-def split_annexb(data: bytes) -> list[bytes]:
-    """Split Annex B (start-code delimited) NAL units."""
-    parts = data.split(b"\x00\x00\x01")
-    nals = [part.rstrip(b"\x00") if i < len(parts) - 1 else part for i, part in enumerate(parts)]
-    return [nal for nal in nals[1:] if nal]
+def nal_type(unit: bytes) -> int:
+    """The H.264 ``nal_unit_type`` (older callers; new code uses :func:`adapters.rtsp.nal.nal_type`)."""
+    return nal.nal_type("h264", unit)
 
 
-def parse_avcc_extradata(extradata: bytes) -> tuple[int, list[bytes], list[bytes]]:
-    """``(NAL length size, SPS list, PPS list)`` from an ISO 14496-15 ``avcC`` record."""
-    if len(extradata) < 7:
-        raise ValueError(f"avcC too short: {len(extradata)} bytes")
-    if extradata[0] != 1:
-        raise ValueError(f"unsupported avcC version: {extradata[0]}")
-    length_size = (extradata[4] & 0x03) + 1
-    offset = 5
-    sets: list[list[bytes]] = []
-    for count_mask in (0x1F, 0xFF):
-        if offset >= len(extradata):
-            raise ValueError(f"avcC truncated at offset {offset}")
-        count = extradata[offset] & count_mask
-        offset += 1
-        found: list[bytes] = []
-        for _ in range(count):
-            size = int.from_bytes(extradata[offset : offset + 2], "big")
-            offset += 2
-            if size == 0 or offset + size > len(extradata):
-                raise ValueError(f"avcC parameter set of {size} bytes overruns the record at offset {offset}")
-            found.append(extradata[offset : offset + size])
-            offset += size
-        sets.append(found)
-    return length_size, sets[0], sets[1]
+split_avcc = nal.split_length_prefixed  # older callers: AVCC samples
+
+
+def _first(codec: str, kind: int, units: list[bytes]) -> bytes:
+    return next((u for u in units if nal.nal_type(codec, u) == kind), b"")
+
+
+def build_media(
+    codec: str,
+    width: int,
+    height: int,
+    fps: float,
+    units: list[AccessUnit],
+    duration: int,
+    *,
+    parameter_sets: Sequence[bytes] = (),
+    name: str = "media",
+) -> Media:
+    """A :class:`Media` whose keyframes all start with the parameter sets.
+
+    ``parameter_sets`` come from the extradata; without them the first in-band ones are used.
+    """
+    if codec not in CODECS:
+        raise ValueError(f"{name}: unsupported codec {codec!r}, expected 'h264' or 'hevc'")
+    in_band = [n for u in units if u.is_keyframe for n in u.nals if nal.is_parameter_set(codec, n)]
+    found = [*parameter_sets, *in_band]
+    sps, pps = _first(codec, _SPS[codec], found), _first(codec, _PPS[codec], found)
+    vps = _first(codec, nal.HEVC_VPS, found) if codec == "hevc" else b""
+    if not sps or not pps or (codec == "hevc" and not vps):
+        raise ValueError(f"{name}: no {'VPS/' if codec == 'hevc' else ''}SPS/PPS found")
+    sets = (vps, sps, pps) if codec == "hevc" else (sps, pps)
+    complete = [
+        # Cameras repeat the parameter sets before every keyframe.
+        AccessUnit((*sets, *u.nals), u.rtp_offset, u.send_offset, True)
+        if u.is_keyframe and not any(nal.nal_type(codec, n) == _SPS[codec] for n in u.nals)
+        else u
+        for u in units
+    ]
+    return Media(codec, width, height, fps, sps, pps, tuple(complete), duration, vps)
 
 
 def load_media(path: Path) -> Media:
-    """Demux an H.264 file into memory (blocking: call it through ``run_in_executor``)."""
+    """Demux an H.264 or H.265 file into memory (blocking: call it through ``run_in_executor``)."""
     with av.open(str(path)) as container:
         if not container.streams.video:
             raise ValueError(f"{path.name}: no video stream")
         stream = container.streams.video[0]
         codec = stream.codec_context.name
-        if codec != "h264":
-            raise ValueError(f"{path.name}: unsupported codec {codec!r}, expected 'h264'")
+        if codec not in CODECS:
+            raise ValueError(f"{path.name}: unsupported codec {codec!r}, expected 'h264' or 'hevc'")
         extradata = bytes(stream.codec_context.extradata or b"")
         time_base = stream.time_base
         packets = [
@@ -126,40 +127,28 @@ def load_media(path: Path) -> Media:
         rate = stream.average_rate
     if not packets or time_base is None:
         raise ValueError(f"{path.name}: no video packets")
-    annexb = not extradata or extradata.startswith((b"\x00\x00\x01", b"\x00\x00\x00\x01"))
-    if annexb:
-        params = split_annexb(extradata)
-        sps_list = [n for n in params if nal_type(n) == NAL_SPS]
-        pps_list = [n for n in params if nal_type(n) == NAL_PPS]
-    else:
-        length_size, sps_list, pps_list = parse_avcc_extradata(extradata)
-    nal_lists = [split_annexb(data) if annexb else split_avcc(data, length_size) for data, *_ in packets]
-    if not sps_list or not pps_list:  # Annex B files may carry them in-band only
-        in_band = [n for nals in nal_lists for n in nals]
-        sps_list = sps_list or [n for n in in_band if nal_type(n) == NAL_SPS]
-        pps_list = pps_list or [n for n in in_band if nal_type(n) == NAL_PPS]
-    if not sps_list or not pps_list:
-        raise ValueError(f"{path.name}: no SPS/PPS found")
-    sps, pps = sps_list[0], pps_list[0]
+    length_size = nal.length_size_for(codec, extradata)
+    params = [
+        n for n in nal.parameter_sets_from_extradata(codec, extradata) if nal.is_parameter_set(codec, n)
+    ]
     first_pts, first_dts = min(p[1] for p in packets), packets[0][2]
     steps = [b[2] - a[2] for a, b in itertools.pairwise(packets)] or [packets[0][3] or 1]
     frame_step = int(statistics.median(steps))
-    units: list[AccessUnit] = []
-    for (_data, pts, dts, _duration, key), nals in zip(packets, nal_lists, strict=True):
-        if key and not any(nal_type(n) == NAL_SPS for n in nals):
-            nals = [sps, pps, *nals]  # cameras repeat the parameter sets before every IDR
-        units.append(
-            AccessUnit(
-                nals=tuple(nals),
-                rtp_offset=round((pts - first_pts) * time_base * RTP_CLOCK),
-                send_offset=float((dts - first_dts) * time_base),
-                is_keyframe=key,
-            )
+    units = [
+        AccessUnit(
+            nals=tuple(
+                nal.split_length_prefixed(data, length_size) if length_size else nal.split_annexb(data)
+            ),
+            rtp_offset=round((pts - first_pts) * time_base * RTP_CLOCK),
+            send_offset=float((dts - first_dts) * time_base),
+            is_keyframe=key,
         )
+        for data, pts, dts, _duration, key in packets
+    ]
     last_pts = max(p[1] for p in packets)
     duration = round((last_pts - first_pts + (packets[-1][3] or frame_step)) * time_base * RTP_CLOCK)
     fps = float(rate) if rate else float(1 / (frame_step * time_base))
-    return Media(codec, width, height, fps, sps, pps, tuple(units), duration)
+    return build_media(codec, width, height, fps, units, duration, parameter_sets=params, name=path.name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +183,15 @@ class MediaLoop:
         self._max_lag = max_lag
         self.epoch = clock()
         self.next_index = 0
+
+    def switch(self, media: Media) -> None:
+        """Play ``media`` from now on: another version of the same clip (same timeline)."""
+        if len(media.units) != len(self.media.units) or media.duration != self.media.duration:
+            raise ValueError(
+                f"cannot switch to media of {len(media.units)} units / {media.duration} ticks, "
+                f"playing {len(self.media.units)} units / {self.media.duration} ticks"
+            )
+        self.media = media
 
     def unit_at(self, index: int) -> ScheduledUnit:
         loops, position = divmod(index, len(self.media.units))

@@ -6,20 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from adapters.sim.media import (
-    Media,
-    MediaLoop,
-    load_media,
-    nal_type,
-    parse_avcc_extradata,
-    split_annexb,
-    split_avcc,
-)
+from adapters.rtsp import nal
+from adapters.sim.media import AccessUnit, Media, MediaLoop, build_media, load_media, nal_type
 from adapters.sim.synthetic import write_synthetic_scene
 
 SPS = bytes.fromhex("67640016acb405017fcb08000003000800000300a078b175")
 PPS = bytes.fromhex("68ef0fcb")
-AVCC = bytes([1, 0x64, 0x00, 0x16, 0xFF, 0xE1, 0, len(SPS)]) + SPS + bytes([1, 0, len(PPS)]) + PPS
+IDR = b"\x65\x88\x84"
+P_SLICE = b"\x41\x9a\x02"
 
 
 @pytest.fixture(scope="module")
@@ -29,38 +23,36 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Media:
     return load_media(path)
 
 
-def test_parse_avcc_extradata() -> None:
-    assert parse_avcc_extradata(AVCC) == (4, [SPS], [PPS])
+def test_build_media_puts_parameter_sets_before_every_keyframe() -> None:
+    units = [
+        AccessUnit((SPS, PPS, IDR), 0, 0.0, True),  # in-band: kept as it is
+        AccessUnit((P_SLICE,), 9000, 0.1, False),
+        AccessUnit((IDR,), 18000, 0.2, True),  # gets the SPS/PPS of the first keyframe
+    ]
+    media = build_media("h264", 64, 64, 10.0, units, 27000)
+    assert (media.sps, media.pps, media.vps, media.parameter_sets) == (SPS, PPS, b"", (SPS, PPS))
+    assert [u.nals for u in media.units] == [(SPS, PPS, IDR), (P_SLICE,), (SPS, PPS, IDR)]
+    from_extradata = build_media("h264", 64, 64, 10.0, units[1:], 18000, parameter_sets=[SPS, PPS])
+    assert from_extradata.units[1].nals == (SPS, PPS, IDR)
 
 
 @pytest.mark.parametrize(
-    ("data", "message"),
+    ("codec", "units", "message"),
     [
-        (AVCC[:6], "avcC too short: 6 bytes"),
-        (b"\x02" + AVCC[1:], "unsupported avcC version: 2"),
-        (AVCC[:-1], "avcC parameter set of 4 bytes overruns the record at offset 35"),
-        (AVCC[:32], "avcC truncated at offset 32"),
+        ("vp8", [], "clip.mp4: unsupported codec 'vp8', expected 'h264' or 'hevc'"),
+        ("h264", [AccessUnit((IDR,), 0, 0.0, True)], "clip.mp4: no SPS/PPS found"),
+        ("hevc", [AccessUnit((IDR,), 0, 0.0, True)], "clip.mp4: no VPS/SPS/PPS found"),
     ],
 )
-def test_parse_avcc_errors(data: bytes, message: str) -> None:
+def test_build_media_errors(codec: str, units: list[AccessUnit], message: str) -> None:
     with pytest.raises(ValueError) as info:
-        parse_avcc_extradata(data)
+        build_media(codec, 64, 64, 10.0, units, 9000, name="clip.mp4")
     assert str(info.value) == message
-
-
-def test_split_avcc_and_annexb() -> None:
-    assert split_avcc(b"\x00\x00\x00\x02\x65\xaa\x00\x00\x00\x01\x41") == [b"\x65\xaa", b"\x41"]
-    assert split_avcc(b"\x00\x02\x65\xaa", length_size=2) == [b"\x65\xaa"]
-    with pytest.raises(ValueError, match=r"^bad NAL length 9 at offset 0 of 6 bytes$"):
-        split_avcc(b"\x00\x00\x00\x09\x65\xaa")
-    with pytest.raises(ValueError, match=r"^truncated NAL length at offset 0 of 2 bytes$"):
-        split_avcc(b"\x00\x00")
-    assert split_annexb(b"\x00\x00\x00\x01\x67\x01\x00\x00\x01\x68\x02") == [b"\x67\x01", b"\x68\x02"]
 
 
 def test_load_media(media: Media) -> None:
     assert (media.codec, media.width, media.height, media.fps) == ("h264", 320, 180, 10.0)
-    assert (nal_type(media.sps), nal_type(media.pps)) == (7, 8)
+    assert (nal_type(media.sps), nal.nal_type("h264", media.pps)) == (7, 8)
     assert len(media.units) == 40
     assert media.duration == 4 * 90_000
     assert [u.rtp_offset for u in media.units[:3]] == [0, 9000, 18000]
@@ -80,7 +72,9 @@ def test_load_media_rejects_non_h264(tmp_path: Path) -> None:
         for _ in range(2):
             container.mux(stream.encode(av.VideoFrame(64, 64, "yuv420p")))
         container.mux(stream.encode(None))
-    with pytest.raises(ValueError, match=r"^mpeg4.mp4: unsupported codec 'mpeg4', expected 'h264'$"):
+    with pytest.raises(
+        ValueError, match=r"^mpeg4.mp4: unsupported codec 'mpeg4', expected 'h264' or 'hevc'$"
+    ):
         load_media(path)
 
 
@@ -113,3 +107,15 @@ async def test_play_paces_and_resyncs_after_a_stall(media: Media) -> None:
     second = await anext(units)
     assert (second.index, second.rtp_timestamp, second.due) == (1, 9000, 5.0)
     assert loop.unit_at(2).due == pytest.approx(5.1)
+
+
+def test_switch_needs_the_same_timeline(media: Media) -> None:
+    loop = MediaLoop(media, rtp_base=0)
+    shorter = Media(media.codec, 16, 16, media.fps, media.sps, media.pps, media.units[:10], media.duration)
+    with pytest.raises(
+        ValueError, match=r"^cannot switch to media of 10 units / 360000 ticks, playing 40 units"
+    ):
+        loop.switch(shorter)
+    other = Media(media.codec, 16, 16, media.fps, media.sps, media.pps, media.units, media.duration)
+    loop.switch(other)
+    assert loop.unit_at(3).unit is other.units[3]

@@ -95,3 +95,13 @@ def test_parse_transport_errors(value: str, message: str) -> None:
     with pytest.raises(ValueError) as info:
         parse_transport(value)
     assert str(info.value) == message
+
+
+def test_format_response_repeats_a_header_for_each_value() -> None:
+    response = format_response(
+        401, 3, {"WWW-Authenticate": ('Digest realm="r", nonce="n"', 'Basic realm="r"')}
+    )
+    assert response == (
+        b"RTSP/1.0 401 Unauthorized\r\nCSeq: 3\r\n"
+        b'WWW-Authenticate: Digest realm="r", nonce="n"\r\nWWW-Authenticate: Basic realm="r"\r\n\r\n'
+    )

@@ -8,11 +8,14 @@ import pytest
 
 from adapters.sim.rtsp.rtp import (
     FU_A,
+    HEVC_FU,
     RtpSequencer,
     build_rtp_header,
     build_sender_report,
     interleave,
+    packetize,
     packetize_h264,
+    packetize_h265,
     parse_rtp_header,
 )
 
@@ -90,3 +93,28 @@ def test_interleave() -> None:
     assert interleave(1, b"abc") == b"$\x01\x00\x03abc"
     with pytest.raises(ValueError, match=r"^interleaved packet too large: 65536 bytes$"):
         interleave(0, bytes(65536))
+
+
+def test_h265_small_nals_are_single_nal_packets() -> None:
+    vps, sps, idr = b"\x40\x01" + b"v" * 10, b"\x42\x01" + b"s" * 20, b"\x28\x01" + b"i" * 100
+    assert packetize_h265([vps, sps, idr], mtu_payload=200) == [(vps, False), (sps, False), (idr, True)]
+    assert packetize("hevc", [idr]) == [(idr, True)]
+
+
+def test_large_h265_nal_is_fragmented_as_fu() -> None:
+    nal = b"\x28\x01" + bytes(range(256)) * 10  # IDR_N_LP (type 20), layer 0, TID 1: 2562 bytes
+    payloads = packetize_h265([nal], mtu_payload=1000)
+    assert [len(p) for p, _ in payloads] == [1000, 1000, 3 + 2560 - 2 * 997]
+    assert [marker for _, marker in payloads] == [False, False, True]
+    assert {p[:2] for p, _ in payloads} == {bytes([HEVC_FU << 1, 0x01])}  # PayloadHdr: type 49, TID kept
+    assert [p[2] for p, _ in payloads] == [0x80 | 20, 20, 0x40 | 20]  # S, -, E with FuType 20
+    assert nal[:2] + b"".join(p[3:] for p, _ in payloads) == nal
+
+
+def test_packetize_h265_errors() -> None:
+    with pytest.raises(ValueError, match=r"^H.265 NAL unit too short: 2 bytes$"):
+        packetize_h265([b"\x28\x01"])
+    with pytest.raises(ValueError, match=r"^MTU payload too small for an H.265 FU: 3$"):
+        packetize_h265([b"\x28\x01\x00"], mtu_payload=3)
+    with pytest.raises(ValueError, match=r"^no RTP packetization for codec 'vp8'$"):
+        packetize("vp8", [b"\x00"])

@@ -3,6 +3,8 @@
 Pan and tilt live in [-1, 1], zoom in [0, 1]. A continuous move runs at ``speed`` units per second
 per unit of velocity until Stop or its timeout; absolute and relative moves arrive at once.
 :meth:`PtzState.crop_window` maps the position to the part of the source picture the camera sees.
+:attr:`PtzState.version` and :meth:`PtzState.settled` are cheap change signals for watchers (the
+simulated video, :class:`~adapters.sim.ptz_video.PtzVideo`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 MAX_PRESETS = 32
+STILL = (0.0, 0.0, 0.0)
 
 
 def _clamp(value: float, low: float, high: float) -> float:
@@ -39,17 +42,38 @@ class PtzState:
     _since: float = 0.0
     _until: float | None = None
     _next_preset: int = 1
+    _version: int = field(default=0, init=False)
+    _rest_at: float = field(default=float("-inf"), init=False)  # when the head last came to rest
+
+    @property
+    def version(self) -> int:
+        """Grows each time a command changes the position or the motion, or a timed move ends."""
+        self._integrate()
+        return self._version
+
+    def settled(self, hold_s: float = 0.0) -> bool:
+        """Not moving, and at rest for at least ``hold_s`` seconds of :attr:`clock`."""
+        self._integrate()
+        return self.velocity == STILL and self._since - self._rest_at >= hold_s
 
     def _integrate(self) -> None:
         now = self.clock()
-        if self.velocity != (0.0, 0.0, 0.0):
+        if self.velocity != STILL:
             end = now if self._until is None else min(now, self._until)
             dt = max(0.0, end - self._since) * self.speed
             vp, vt, vz = self.velocity
             self._set(self.pan + vp * dt, self.tilt + vt * dt, self.zoom + vz * dt)
             if self._until is not None and now >= self._until:
-                self.velocity = (0.0, 0.0, 0.0)
+                self.velocity = STILL
+                self._version += 1
+                self._rest_at = self._until
         self._since = now
+
+    def _changed(self) -> None:
+        """A command changed the position or the motion, at ``_since`` (just integrated)."""
+        self._version += 1
+        if self.velocity == STILL:
+            self._rest_at = self._since
 
     def _set(self, pan: float, tilt: float, zoom: float) -> None:
         self.pan, self.tilt, self.zoom = _clamp(pan, -1, 1), _clamp(tilt, -1, 1), _clamp(zoom, 0, 1)
@@ -68,11 +92,14 @@ class PtzState:
         self._integrate()
         self.velocity = (_clamp(pan, -1, 1), _clamp(tilt, -1, 1), _clamp(zoom, -1, 1))
         self._until = None if timeout_s is None else self._since + timeout_s
+        self._changed()
 
     def stop(self, *, pan_tilt: bool = True, zoom: bool = True) -> None:
         self._integrate()
         vp, vt, vz = self.velocity
         self.velocity = (0.0 if pan_tilt else vp, 0.0 if pan_tilt else vt, 0.0 if zoom else vz)
+        if self.velocity != (vp, vt, vz):
+            self._changed()
 
     def absolute_move(self, pan: float | None, tilt: float | None, zoom: float | None) -> None:
         self.stop()
@@ -81,10 +108,12 @@ class PtzState:
             self.tilt if tilt is None else tilt,
             self.zoom if zoom is None else zoom,
         )
+        self._changed()
 
     def relative_move(self, pan: float, tilt: float, zoom: float) -> None:
         self.stop()
         self._set(self.pan + pan, self.tilt + tilt, self.zoom + zoom)
+        self._changed()
 
     def set_preset(self, name: str | None, token: str | None = None) -> str:
         if token is not None and token not in self.presets:

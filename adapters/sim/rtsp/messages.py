@@ -15,6 +15,7 @@ HEAD_END = b"\r\n\r\n"
 REASONS: dict[int, str] = {
     200: "OK",
     400: "Bad Request",
+    401: "Unauthorized",
     404: "Not Found",
     405: "Method Not Allowed",
     454: "Session Not Found",
@@ -101,14 +102,18 @@ def parse_request(data: bytes) -> RtspRequest:
 def format_response(
     status: int,
     cseq: int | None,
-    headers: Mapping[str, str] | None = None,
+    headers: Mapping[str, str | tuple[str, ...]] | None = None,
     body: bytes = b"",
 ) -> bytes:
-    """An RTSP response; Content-Length is added when there is a body."""
+    """An RTSP response; Content-Length is added when there is a body.
+
+    A tuple value repeats its header once per item (``WWW-Authenticate`` with two schemes).
+    """
     lines = [f"{RTSP_VERSION} {status} {REASONS.get(status, 'Unknown')}"]
     if cseq is not None:
         lines.append(f"CSeq: {cseq}")
-    lines.extend(f"{name}: {value}" for name, value in (headers or {}).items())
+    for name, value in (headers or {}).items():
+        lines.extend(f"{name}: {item}" for item in ((value,) if isinstance(value, str) else value))
     if body:
         lines.append(f"Content-Length: {len(body)}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8") + body

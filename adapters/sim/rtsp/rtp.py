@@ -1,4 +1,4 @@
-"""RTP packetization of H.264 (RFC 6184, packetization-mode 1) and RTCP sender reports (RFC 3550).
+"""RTP packetization of H.264 (RFC 6184, mode 1), H.265 (RFC 7798) and RTCP sender reports (RFC 3550).
 
 Pure functions over bytes. Payloads are computed once per access unit and shared by every client
 of a camera stream; each client then adds its own header (sequence numbers and SSRC are per
@@ -15,6 +15,7 @@ RTP_VERSION = 2
 H264_PAYLOAD_TYPE = 96
 DEFAULT_MTU_PAYLOAD = 1400
 FU_A = 28
+HEVC_FU = 49
 RTCP_SR = 200
 RTCP_SDES = 202
 NTP_EPOCH_OFFSET = 2_208_988_800  # seconds from 1900-01-01 to 1970-01-01
@@ -48,6 +49,45 @@ def packetize_h264(nals: Sequence[bytes], mtu_payload: int = DEFAULT_MTU_PAYLOAD
                 fu_header |= 0x40  # E
             payloads.append(bytes((indicator, fu_header)) + body[start : start + step])
     return [(payload, i == len(payloads) - 1) for i, payload in enumerate(payloads)]
+
+
+def packetize_h265(nals: Sequence[bytes], mtu_payload: int = DEFAULT_MTU_PAYLOAD) -> list[RtpPayload]:
+    """Payloads for one H.265 access unit: single NAL unit packets, or FUs (type 49) for large NALs.
+
+    No aggregation packets and no DONL (``sprop-max-don-diff`` is 0). The marker bit is set on the
+    last packet of the access unit only (RFC 7798 §4.1).
+    """
+    if mtu_payload < 4:
+        raise ValueError(f"MTU payload too small for an H.265 FU: {mtu_payload}")
+    payloads: list[bytes] = []
+    for nal in nals:
+        if len(nal) < 3:
+            raise ValueError(f"H.265 NAL unit too short: {len(nal)} bytes")
+        if len(nal) <= mtu_payload:
+            payloads.append(nal)
+            continue
+        # PayloadHdr: F and LayerId/TID from the NAL header, Type 49.
+        payload_header = bytes(((nal[0] & 0x81) | (HEVC_FU << 1), nal[1]))
+        kind = (nal[0] >> 1) & 0x3F
+        body = nal[2:]
+        step = mtu_payload - 3
+        for start in range(0, len(body), step):
+            fu_header = kind
+            if start == 0:
+                fu_header |= 0x80  # S
+            if start + step >= len(body):
+                fu_header |= 0x40  # E
+            payloads.append(payload_header + bytes((fu_header,)) + body[start : start + step])
+    return [(payload, i == len(payloads) - 1) for i, payload in enumerate(payloads)]
+
+
+def packetize(codec: str, nals: Sequence[bytes], mtu_payload: int = DEFAULT_MTU_PAYLOAD) -> list[RtpPayload]:
+    """Payloads for one access unit of ``codec`` ("h264" or "hevc")."""
+    if codec == "h264":
+        return packetize_h264(nals, mtu_payload)
+    if codec == "hevc":
+        return packetize_h265(nals, mtu_payload)
+    raise ValueError(f"no RTP packetization for codec {codec!r}")
 
 
 def build_rtp_header(

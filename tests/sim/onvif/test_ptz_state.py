@@ -76,3 +76,29 @@ def test_crop_window(pan: float, tilt: float, zoom: float, window: tuple[int, in
     ptz = PtzState(clock=FakeClock())
     ptz.absolute_move(pan, tilt, zoom)
     assert ptz.crop_window(640, 360) == window
+
+
+def test_version_and_settled_signal_each_change() -> None:
+    clock = FakeClock()
+    ptz = PtzState(clock=clock, speed=1.0)
+    start = ptz.version
+    assert ptz.settled(0.3)
+    ptz.absolute_move(0.5, 0.0, 0.5)
+    assert ptz.version == start + 1
+    assert ptz.settled() and not ptz.settled(0.5)  # at rest since now
+    clock.now += 0.5
+    assert ptz.settled(0.5)
+    ptz.continuous_move(1.0, 0.0, 0.0, timeout_s=0.5)
+    clock.now += 0.25
+    assert (ptz.version, ptz.settled()) == (start + 2, False)
+    clock.now += 1.0  # the move ended 0.75 s ago
+    assert ptz.version == start + 3
+    assert ptz.settled(0.75) and not ptz.settled(0.8)
+    ptz.stop()  # nothing was moving: nothing changes
+    ptz.set_preset("door")
+    assert ptz.version == start + 3
+    ptz.continuous_move(0.0, 0.0, 1.0, timeout_s=None)
+    ptz.stop(pan_tilt=True, zoom=False)  # zoom still moves
+    assert (ptz.version, ptz.settled()) == (start + 4, False)
+    ptz.stop()
+    assert (ptz.version, ptz.settled(), ptz.settled(0.1)) == (start + 5, True, False)
