@@ -83,8 +83,8 @@ class PyAVStreamSource(StreamSource):
                 "timeout": str(int(self.stall_timeout_s * 1_000_000)),  # FFmpeg 8: µs socket time-out
                 "allowed_media_types": "video",
                 # Cameras announce SPS/PPS in the SDP: probing 5 s of stream (the default) only delays.
-                "analyzeduration": "500000",
-                "probesize": "65536",
+                "analyzeduration": "0",
+                "probesize": "32",
             }
         return {}
 

@@ -40,6 +40,25 @@ class CameraConfig(StrictModel):
     analysis_fps: float | None = Field(
         None, ge=0.5, le=30, title="Analysis rate", description="Overrides motion.analysis_fps."
     )
+    onvif_url: str | None = Field(
+        None,
+        title="ONVIF device service",
+        description="http(s) URL of the camera's ONVIF device service: its motion and tamper events "
+        "become hub events. No credentials in the URL.",
+    )
+
+    @field_validator("onvif_url")
+    @classmethod
+    def _http_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        camera_id = info.data.get("id") or "?"
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"camera {camera_id!r}: onvif_url must be an http(s) URL with a host")
+        if parts.username or parts.password:
+            raise ValueError(f"camera {camera_id!r}: onvif_url must not hold credentials")
+        return value
 
     @field_validator("id")
     @classmethod

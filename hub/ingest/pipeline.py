@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from adapters.onvif.models import CameraEvent
 from adapters.rtsp.pyav_source import PyAVStreamSource
 from adapters.source import BGRImage, DecodedFrame, EncodedPacket, StreamSource
 from hub.aio import spawn
@@ -37,9 +38,15 @@ from hub.recording.remux import write_mp4
 from hub.recording.ring_buffer import PacketRingBuffer
 from inference.motion import MotionDetector, MotionParams
 from inference.motion_rule import MotionRule, MotionRuleParams
-from inference.rules import Phase, RuleEvent
+from inference.rules import Phase, RuleEvent, Severity
 
 log = logging.getLogger(__name__)
+
+# ONVIF topic -> (event kind, severity): a covered or turned camera needs someone soon.
+ONVIF_KINDS: dict[str, tuple[str, Severity]] = {
+    "motion": ("camera_motion", Severity.YELLOW),
+    "tamper": ("tamper", Severity.ORANGE),
+}
 
 SourceFactory = Callable[[str, CameraConfig, float | None], StreamSource]
 
@@ -105,6 +112,8 @@ class CameraPipeline:
         self._writes: set[asyncio.Task[Any]] = set()
         self._sources: list[StreamSource] = []
         self._stopping = False
+        self._running = False  # between the stream opening and the end of _finish
+        self._last_image: BGRImage | None = None
 
     @property
     def analysis_fps(self) -> float:
@@ -135,6 +144,7 @@ class CameraPipeline:
                     if source is record and info is not None:
                         self.stats.width, self.stats.height = info.width, info.height
                         self.stats.codec, self.stats.nominal_fps = info.codec, info.average_fps
+                self._running = True
                 readers = [
                     asyncio.create_task(self._read(s, s is record, on_online), name=f"{cam.id}-read-{i}")
                     for i, s in enumerate(self._sources)
@@ -180,19 +190,34 @@ class CameraPipeline:
             frame, self._mailbox = self._mailbox, None
             if frame is None:
                 continue
+            self._last_image = frame.image
             detections = await asyncio.to_thread(self._detector.detect, frame.image, frame.wallclock)
             self.stats.frames_analysed += 1
             for transition in self._rule.evaluate(detections, frame.wallclock):
                 await self._on_transition(transition, frame.image)
 
+    async def on_camera_event(self, event: CameraEvent) -> None:
+        """A camera-side ONVIF event: motion or tamper turned on or off."""
+        key = f"onvif-{event.topic}"
+        is_open = key in self._open
+        if event.state == is_open:
+            return  # Initialized with the state we already know, or a repeat
+        kind, severity = ONVIF_KINDS[event.topic]
+        phase = Phase.START if event.state else Phase.END
+        # Camera clocks drift: the hub's clock places the event against its own recording.
+        transition = RuleEvent(phase, key, kind, severity, time.time(), score=1.0)
+        await self._on_transition(transition, self._last_image)
+
     async def _on_transition(self, transition: RuleEvent, image: BGRImage | None) -> None:
         if transition.phase is Phase.START:
+            recording = self._running  # no stream now: the event is kept without a clip
             event_id = await until_written(
-                lambda: self.ctx.events.open(self.camera.id, transition, recording=True),
+                lambda: self.ctx.events.open(self.camera.id, transition, recording=recording),
                 what=f"{self.camera.id}: recording the start of a {transition.kind} event",
             )
             self._open[transition.key] = _OpenEvent(event_id, transition.timestamp, transition.score, image)
-            self._clips.event_started(event_id, transition.timestamp)
+            if recording:
+                self._clips.event_started(event_id, transition.timestamp)
             self.stats.events += 1
             return
         current = self._open.get(transition.key)
@@ -271,6 +296,10 @@ class CameraPipeline:
         now = time.time()
         for transition in self._rule.flush(now):
             await self._on_transition(transition, None)
+        for key in [k for k in self._open if k.startswith("onvif-")]:
+            kind, severity = ONVIF_KINDS[key.removeprefix("onvif-")]
+            await self._on_transition(RuleEvent(Phase.END, key, kind, severity, now), None)
+        self._running = False
         for job in self._clips.flush():
             spawn(self._write_clip(job), name=f"{self.camera.id}-clip", tasks=self._writes)
         self._detector.reset()

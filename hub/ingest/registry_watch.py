@@ -29,13 +29,14 @@ _COLUMNS = (
     Camera.username,
     Camera.password_enc,
     Camera.analysis,
+    Camera.onvif_url,
     Camera.source,
 )
 
 
 def camera_config(row: tuple[object, ...], cipher: CredentialCipher) -> CameraConfig | None:
     """What the pipeline needs from a registry row; None when it cannot be streamed yet."""
-    camera_id, name, enabled, main_url, sub_url, username, password_enc, analysis, _source = row
+    camera_id, name, enabled, main_url, sub_url, username, password_enc, analysis, onvif_url, _ = row
     if not main_url:
         return None  # an ONVIF camera whose stream URIs have not been read yet
     password = cipher.decrypt(str(password_enc)) if password_enc else None
@@ -49,6 +50,7 @@ def camera_config(row: tuple[object, ...], cipher: CredentialCipher) -> CameraCo
         username=str(username) if username else None,
         password=SecretStr(password) if password else None,
         analysis_fps=fps,
+        onvif_url=str(onvif_url) if onvif_url else None,
     )
 
 

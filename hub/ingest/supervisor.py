@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from adapters.onvif.models import CameraEvent
 from adapters.source import SourceError, SourceUnauthorized
 from hub.aio import cancel_and_wait
 from hub.config.camera import CameraConfig
@@ -26,6 +27,7 @@ from hub.events.retry import until_written
 from hub.events.store import EventStore
 from hub.ingest.camera_status import CameraStatusStore
 from hub.ingest.health import HealthEvent, HealthTracker
+from hub.ingest.onvif_events import OnvifEventBridge
 from hub.ingest.pipeline import CameraPipeline
 
 log = logging.getLogger(__name__)
@@ -66,6 +68,7 @@ class Supervisor:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._wake: dict[str, asyncio.Event] = {}
         self._retiring: set[str] = set()
+        self._bridges: dict[str, OnvifEventBridge] = {}
         self._stopping = False
 
     async def start(self) -> None:
@@ -98,6 +101,9 @@ class Supervisor:
         """Stop one camera's pipeline in order (its open events end, its clip is written)."""
         log.info("%s: closing: %s", camera_id, reason)
         self._retiring.add(camera_id)
+        bridge = self._bridges.pop(camera_id, None)
+        if bridge is not None:
+            await bridge.stop()
         pipeline = self.pipelines.get(camera_id)
         if pipeline is not None:
             pipeline.stop()
@@ -114,6 +120,9 @@ class Supervisor:
     async def stop(self) -> None:
         """Stop every pipeline in order: events end, clips in progress are written."""
         self._stopping = True
+        for bridge in list(self._bridges.values()):
+            await bridge.stop()
+        self._bridges.clear()
         for pipeline in self.pipelines.values():
             pipeline.stop()
         for wake in self._wake.values():
@@ -142,6 +151,8 @@ class Supervisor:
                 )
                 self.reasons[cam.id] = ""
 
+            if cam.onvif_url is not None and cam.id not in self._bridges:
+                await self._start_bridge(cam)
             await self._report(cam.id, CameraStatus.CONNECTING, self.reasons.get(cam.id, ""))
             ticker = asyncio.create_task(self._tick_frame_time(cam.id, pipeline), name=f"{cam.id}-ticker")
             status, reason = CameraStatus.OFFLINE, "stream ended"
@@ -168,6 +179,18 @@ class Supervisor:
             wake = self._wake[cam.id]
             with contextlib.suppress(TimeoutError):  # the back-off ran out, or we were told to stop
                 await asyncio.wait_for(wake.wait(), timeout=self._delay(failures, status))
+
+    async def _start_bridge(self, cam: CameraConfig) -> None:
+        async def deliver(event: CameraEvent) -> None:
+            pipeline = self.pipelines.get(cam.id)
+            if pipeline is not None:
+                await pipeline.on_camera_event(event)
+
+        bridge = OnvifEventBridge(
+            cam, deliver, retry_initial_s=self.retry_initial_s, retry_max_s=self.retry_max_s
+        )
+        self._bridges[cam.id] = bridge
+        await bridge.start()
 
     def _delay(self, failures: int, status: CameraStatus) -> float:
         base = self.retry_initial_s * 2 ** max(0, failures - 1)
