@@ -150,6 +150,59 @@ def sim(
 
 
 @app.command()
+def discover(
+    target: Annotated[
+        list[str] | None, typer.Option("--target", help="IPv4 HOST or HOST:PORT to probe; repeatable.")
+    ] = None,
+    cidr: Annotated[str | None, typer.Option(help="Probe every host of this IPv4 network.")] = None,
+    interface: Annotated[
+        str | None, typer.Option("--interface", help="Also probe by multicast on this interface.")
+    ] = None,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="WS-Discovery port.")] = 3702,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for answers (0.5..30).")] = 3.0,
+) -> None:
+    """Find ONVIF cameras by WS-Discovery: one JSON line per device on stdout (no hub needed)."""
+    from pydantic import ValidationError
+
+    from adapters.onvif.discovery import probe
+    from hub.api.schemas_onvif import DiscoveryRequest
+
+    try:
+        request = DiscoveryRequest(
+            targets=target, cidr=cidr, port=port, multicast_interface=interface, timeout_s=timeout
+        )
+    except ValidationError as err:
+        for problem in err.errors():
+            where = ".".join(str(p) for p in problem["loc"])
+            message = problem["msg"].removeprefix("Value error, ")
+            print(f"error: {where + ': ' if where else ''}{message}", file=sys.stderr)
+        raise typer.Exit(2) from err
+    try:
+        devices = asyncio.run(
+            probe(
+                targets=request.probe_targets() or None,
+                multicast_interface=request.multicast_interface,
+                timeout_s=request.timeout_s,
+            )
+        )
+    except (ValueError, OSError) as err:  # an unknown interface, or a socket that cannot be opened
+        print(f"error: {err}", file=sys.stderr)
+        raise typer.Exit(2 if isinstance(err, ValueError) else 1) from err
+    for device in devices:
+        print(
+            json.dumps(
+                {
+                    "endpoint": device.endpoint,
+                    "xaddrs": list(device.xaddrs),
+                    "scopes": list(device.scopes),
+                    "types": list(device.types),
+                    "address": device.address,
+                }
+            )
+        )
+
+
+@app.command()
 def version() -> None:
     """Print the hub's version."""
     from hub import __version__

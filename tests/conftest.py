@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fixtures.databases",
     "tests.fixtures.hub",
     "tests.fixtures.media",
+    "tests.fixtures.sim_cameras",
 ]

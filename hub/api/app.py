@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 
 from hub import __version__
 from hub.api.problems import install_problem_handlers
-from hub.api.routes import cameras, events, health, objects, regions, tickets
+from hub.api.routes import cameras, discovery, events, health, objects, ptz, regions, snapshots, tickets
 from hub.runtime import HubRuntime
 
 API_PREFIX = "/api/v1"
@@ -47,6 +47,9 @@ def create_app(runtime: HubRuntime, *, manage_runtime: bool = True) -> FastAPI:
         events.router,
         tickets.router,
         objects.router,
+        discovery.router,
+        ptz.router,
+        snapshots.router,
     ):
         app.include_router(router, prefix=API_PREFIX)
 

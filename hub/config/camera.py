@@ -47,6 +47,26 @@ class CameraConfig(StrictModel):
         "become hub events. No credentials in the URL.",
     )
 
+    privacy_masks: list[list[tuple[float, float]]] = Field(
+        default_factory=list,
+        title="Privacy masks",
+        description="Polygons blacked out before analysis and in snapshots; points [x, y] as fractions "
+        "0..1 of the width and height, at least 3 per polygon.",
+    )
+
+    @field_validator("privacy_masks")
+    @classmethod
+    def _polygons(
+        cls, masks: list[list[tuple[float, float]]], info: ValidationInfo
+    ) -> list[list[tuple[float, float]]]:
+        camera_id = info.data.get("id") or "?"
+        for i, polygon in enumerate(masks):
+            if len(polygon) < 3:
+                raise ValueError(f"camera {camera_id!r}: privacy mask {i} needs at least 3 points")
+            if any(not (0 <= x <= 1 and 0 <= y <= 1) for x, y in polygon):
+                raise ValueError(f"camera {camera_id!r}: privacy mask {i} has a point outside 0..1")
+        return masks
+
     @field_validator("onvif_url")
     @classmethod
     def _http_url(cls, value: str | None, info: ValidationInfo) -> str | None:

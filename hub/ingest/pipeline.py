@@ -36,8 +36,10 @@ from hub.media.uploader import MediaUploader
 from hub.recording.clips import ClipAssembler, ClipJob, ClipPolicy
 from hub.recording.remux import write_mp4
 from hub.recording.ring_buffer import PacketRingBuffer
+from inference.detector import Detection
 from inference.motion import MotionDetector, MotionParams
 from inference.motion_rule import MotionRule, MotionRuleParams
+from inference.privacy import apply_privacy_masks
 from inference.rules import Phase, RuleEvent, Severity
 
 log = logging.getLogger(__name__)
@@ -190,11 +192,17 @@ class CameraPipeline:
             frame, self._mailbox = self._mailbox, None
             if frame is None:
                 continue
-            self._last_image = frame.image
-            detections = await asyncio.to_thread(self._detector.detect, frame.image, frame.wallclock)
+            image, detections = await asyncio.to_thread(self._look, frame.image, frame.wallclock)
+            self._last_image = image
             self.stats.frames_analysed += 1
             for transition in self._rule.evaluate(detections, frame.wallclock):
-                await self._on_transition(transition, frame.image)
+                await self._on_transition(transition, image)
+
+    def _look(self, image: BGRImage, timestamp: float) -> tuple[BGRImage, list[Detection]]:
+        """Worker thread: black out the privacy masks, then detect. Snapshots use the masked image."""
+        if self.camera.privacy_masks:
+            image = apply_privacy_masks(image, self.camera.privacy_masks)
+        return image, self._detector.detect(image, timestamp)
 
     async def on_camera_event(self, event: CameraEvent) -> None:
         """A camera-side ONVIF event: motion or tamper turned on or off."""

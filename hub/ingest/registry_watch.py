@@ -30,13 +30,14 @@ _COLUMNS = (
     Camera.password_enc,
     Camera.analysis,
     Camera.onvif_url,
+    Camera.privacy_masks,
     Camera.source,
 )
 
 
 def camera_config(row: tuple[object, ...], cipher: CredentialCipher) -> CameraConfig | None:
     """What the pipeline needs from a registry row; None when it cannot be streamed yet."""
-    camera_id, name, enabled, main_url, sub_url, username, password_enc, analysis, onvif_url, _ = row
+    camera_id, name, enabled, main_url, sub_url, username, password_enc, analysis, onvif_url, masks, _ = row
     if not main_url:
         return None  # an ONVIF camera whose stream URIs have not been read yet
     password = cipher.decrypt(str(password_enc)) if password_enc else None
@@ -51,6 +52,7 @@ def camera_config(row: tuple[object, ...], cipher: CredentialCipher) -> CameraCo
         password=SecretStr(password) if password else None,
         analysis_fps=fps,
         onvif_url=str(onvif_url) if onvif_url else None,
+        privacy_masks=[[(float(x), float(y)) for x, y in polygon] for polygon in masks or []],  # type: ignore[attr-defined]
     )
 
 

@@ -110,6 +110,9 @@ async def test_openapi_lists_every_route(hub: RunningHub) -> None:
             "events/{event_id}/{media}",
             "tickets",
             "objects/{key}",
+            "cameras/{camera_id}/snapshot.jpg",
+            "cameras/{camera_id}/ptz/status",
+            "cameras/{camera_id}/ptz/presets",
         )
     }
     writes = {
@@ -120,6 +123,13 @@ async def test_openapi_lists_every_route(hub: RunningHub) -> None:
         ("post", f"{API}/regions"),
         ("patch", f"{API}/regions/{{region_id}}"),
         ("delete", f"{API}/regions/{{region_id}}"),
+        ("post", f"{API}/discovery"),
+        ("post", f"{API}/cameras/{{camera_id}}/refresh"),
+        *(
+            ("post", f"{API}/cameras/{{camera_id}}/ptz/{action}")
+            for action in ("continuous", "relative", "absolute", "stop", "presets", "presets/{token}/goto")
+        ),
+        ("delete", f"{API}/cameras/{{camera_id}}/ptz/presets/{{token}}"),
     }
     assert listed == reads | writes
     assert document["info"]["version"] == __version__

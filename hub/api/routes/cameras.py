@@ -25,7 +25,7 @@ from hub.api.schemas_registry import (
     RejectedRow,
 )
 from hub.db.models import Camera, CameraKind, CameraStatus
-from hub.registry import cameras, importer
+from hub.registry import cameras, importer, onvif_sync
 
 router = APIRouter(prefix="/cameras", tags=["cameras"], route_class=RegistryRoute)
 
@@ -89,6 +89,7 @@ async def create_camera(
 ) -> CameraDetail:
     row = await cameras.create_camera(session=session, spec=spec, cipher=cipher)
     await session.commit()
+    await onvif_sync.fill_after_create(session=session, camera=row, cipher=cipher)
     return _detail(row, parts)
 
 
