@@ -33,6 +33,23 @@ async def test_api_cameras_start_change_and_stop_streaming(
     await wait_until(api_cam_online, timeout_s=15, what="the API camera to come online")
     assert set(hub.parts.supervisor.pipelines) == {"yaml-cam", "api-cam"}
 
+    # Deleted (with its events) while it streams: closed in order, nothing left running.
+    second = await client.post(f"{API}/cameras", json={"id": "doomed", "main_url": camera.url(SCENE_PATH)})
+    assert second.status_code == 201, second.text
+
+    async def doomed_online() -> bool:
+        return await status("doomed") == "online"
+
+    await wait_until(doomed_online, timeout_s=15, what="the second camera to come online")
+    purged = await client.delete(f"{API}/cameras/doomed", params={"purge": "true"})
+    assert purged.status_code == 204, purged.text
+
+    async def doomed_closed() -> bool:
+        return "doomed" not in hub.parts.supervisor.pipelines
+
+    await wait_until(doomed_closed, timeout_s=10, what="the deleted camera to close")
+    assert (await client.get(f"{API}/events", params={"camera_id": "doomed"})).json()["total"] == 0
+
     # Disabled: closed, and the YAML camera keeps streaming.
     patched = await client.patch(f"{API}/cameras/api-cam", json={"enabled": False})
     assert patched.status_code == 200, patched.text
