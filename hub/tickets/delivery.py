@@ -23,6 +23,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub import __version__
+from hub.aio import cancel_and_wait
 from hub.db.models import Ticket, utcnow
 from hub.tickets import outbox
 from hub.tickets.payload import iso_utc
@@ -154,13 +155,7 @@ class TicketDeliverer:
         if task is not None:
             done, _ = await asyncio.wait({task}, timeout=self._timeout_s + 1.0)
             if not done:
-                task.cancel()
-                try:
-                    await task
-                except asyncio.CancelledError:
-                    current = asyncio.current_task()
-                    if current is not None and current.cancelling():
-                        raise  # stop() itself is being cancelled: pass it on
+                await cancel_and_wait(task)
         self._stopping.clear()  # deliver_due_once still works by hand after a stop
         if self._owns_client and self._client is not None:
             await self._client.aclose()
