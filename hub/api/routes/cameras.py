@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, Body, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from hub.api.deps import PartsDep, SessionDep
-from hub.api.problems import Problem
+from hub.api.problems import PROBLEM_TYPE_BASE, Problem
 from hub.api.routes._registry import CipherDep, RegistryRoute
-from hub.api.schemas import Page
+from hub.api.schemas import CAMERA_ID_EXAMPLE, Page, problem_doc, problem_example
 from hub.api.schemas_registry import (
     CSV_EXAMPLE,
     CameraCreate,
@@ -29,8 +29,54 @@ from hub.registry import cameras, importer, onvif_sync
 
 router = APIRouter(prefix="/cameras", tags=["cameras"], route_class=RegistryRoute)
 
-NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such camera"}}
-READ_ONLY: dict[int | str, dict[str, Any]] = {409: {"description": "The camera comes from the YAML config"}}
+CameraId = Annotated[str, Path(description="The camera's id", examples=[CAMERA_ID_EXAMPLE])]
+_INSTANCE = f"/api/v1/cameras/{CAMERA_ID_EXAMPLE}"
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: problem_doc(
+        "No such camera",
+        problem_example(404, "Camera not found", f"no camera {CAMERA_ID_EXAMPLE!r}", _INSTANCE),
+    )
+}
+READ_ONLY: dict[int | str, dict[str, Any]] = {
+    409: problem_doc(
+        "The camera comes from the YAML config",
+        problem_example(
+            409,
+            "Camera is read-only",
+            f"camera {CAMERA_ID_EXAMPLE!r} comes from the YAML config (cameras[] in the config file), "
+            "which owns it: change or remove it there",
+            _INSTANCE,
+            type_=PROBLEM_TYPE_BASE + "read-only",
+        ),
+    )
+}
+_DELETE_CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {
+        "description": "The camera comes from the YAML config, or it has events and `purge` is not set",
+        "content": {
+            "application/problem+json": {
+                "schema": {"type": "object"},
+                "examples": {
+                    "read-only": {
+                        "summary": "A camera from the YAML config",
+                        "value": READ_ONLY[409]["content"]["application/problem+json"]["example"],
+                    },
+                    "has-events": {
+                        "summary": "Events would be orphaned",
+                        "value": problem_example(
+                            409,
+                            "Conflict",
+                            f"camera {CAMERA_ID_EXAMPLE!r} has 12 event(s): pass purge=true to delete them "
+                            "with it (their clips and snapshots stay in the object store until retention "
+                            "removes them)",
+                            _INSTANCE,
+                        ),
+                    },
+                },
+            }
+        },
+    }
+}
 _IMPORT_BODY = {
     "requestBody": {
         "required": True,
@@ -143,7 +189,7 @@ async def import_cameras(
 
 
 @router.get("/{camera_id}", response_model=CameraDetail, summary="One camera", responses=NOT_FOUND)
-async def get_camera(camera_id: str, session: SessionDep, parts: PartsDep) -> CameraDetail:
+async def get_camera(camera_id: CameraId, session: SessionDep, parts: PartsDep) -> CameraDetail:
     return _detail(await cameras.get_camera(session=session, camera_id=camera_id), parts)
 
 
@@ -154,7 +200,7 @@ async def get_camera(camera_id: str, session: SessionDep, parts: PartsDep) -> Ca
     responses={**NOT_FOUND, **READ_ONLY, 422: {"description": "Invalid fields"}},
 )
 async def update_camera(
-    camera_id: str,
+    camera_id: CameraId,
     session: SessionDep,
     parts: PartsDep,
     cipher: CipherDep,
@@ -170,12 +216,14 @@ async def update_camera(
     status_code=204,
     summary="Delete a camera",
     description="Refused (409) while the camera has events, unless `purge=true` deletes them too.",
-    responses={**NOT_FOUND, **READ_ONLY},
+    responses={**NOT_FOUND, **_DELETE_CONFLICT},
 )
 async def delete_camera(
-    camera_id: str,
+    camera_id: CameraId,
     session: SessionDep,
-    purge: Annotated[bool, Query(description="Also delete the camera's events and tickets")] = False,
+    purge: Annotated[
+        bool, Query(description="Also delete the camera's events and tickets", examples=[True])
+    ] = False,
 ) -> Response:
     await cameras.delete_camera(session=session, camera_id=camera_id, purge=purge)
     await session.commit()

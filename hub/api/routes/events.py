@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import RedirectResponse
 from sqlalchemy import func, select
 
 from hub.api.deps import PartsDep, SessionDep
-from hub.api.problems import Problem
-from hub.api.schemas import ClipOut, EventOut, Page
+from hub.api.problems import PROBLEM_TYPE_BASE, Problem
+from hub.api.schemas import (
+    CAMERA_ID_EXAMPLE,
+    EVENT_ID_EXAMPLE,
+    PRESIGNED_URL_EXAMPLE,
+    ClipOut,
+    EventOut,
+    Page,
+    problem_doc,
+    problem_example,
+)
 from hub.db.models import Event, EventState, MediaState
 from hub.events.keys import media_links
 from storage.errors import StorageError
@@ -20,6 +29,63 @@ router = APIRouter(prefix="/events", tags=["events"])
 
 MediaKind = Literal["clip", "snapshot", "thumbnail"]
 RETRY_AFTER_S = 5  # how soon a client should ask again for media still in the spool
+
+EventId = Annotated[str, Path(description="The event's id", examples=[EVENT_ID_EXAMPLE])]
+_EVENT_PATH = f"/api/v1/events/{EVENT_ID_EXAMPLE}"
+_NOT_FOUND = problem_doc(
+    "No such event",
+    problem_example(404, "Event not found", f"no event {EVENT_ID_EXAMPLE!r}", _EVENT_PATH),
+)
+_INVALID = problem_doc(
+    "A query parameter is invalid",
+    problem_example(
+        422,
+        "Request is invalid",
+        "1 problem(s) in the request",
+        "/api/v1/events",
+        type_=PROBLEM_TYPE_BASE + "validation",
+        errors=[{"location": "query.limit", "message": "Input should be less than or equal to 500"}],
+    ),
+)
+_MEDIA_RESPONSES: dict[int | str, dict[str, Any]] = {
+    307: {
+        "description": "Redirect to a short-lived presigned URL of the object (an MP4 clip or a JPEG)",
+        "headers": {
+            "Location": {
+                "description": "Presigned URL; it expires after the storage's presign expiry",
+                "schema": {"type": "string", "format": "uri"},
+                "example": PRESIGNED_URL_EXAMPLE,
+            }
+        },
+    },
+    404: problem_doc(
+        "No such event, or it has no such media",
+        problem_example(
+            404, "No such media", f"event {EVENT_ID_EXAMPLE} has no clip (none)", f"{_EVENT_PATH}/clip"
+        ),
+    ),
+    409: problem_doc(
+        "The media is still being recorded or waits in the spool; see Retry-After",
+        problem_example(
+            409,
+            "Media not in storage yet",
+            "the clip is spooled; ask again shortly",
+            f"{_EVENT_PATH}/clip",
+            state="spooled",
+        ),
+        **{"Retry-After": str(RETRY_AFTER_S)},
+    ),
+    503: problem_doc(
+        "The object store cannot sign the URL now; see Retry-After",
+        problem_example(
+            503,
+            "Object store unavailable",
+            "object store unreachable: connect timeout",
+            f"{_EVENT_PATH}/clip",
+        ),
+        **{"Retry-After": "10"},
+    ),
+}
 
 
 def event_out(event: Event) -> EventOut:
@@ -48,10 +114,17 @@ def event_out(event: Event) -> EventOut:
     )
 
 
-@router.get("", response_model=Page[EventOut], summary="List events, newest first")
+@router.get(
+    "",
+    response_model=Page[EventOut],
+    summary="List events, newest first",
+    responses={422: _INVALID},
+)
 async def list_events(
     session: SessionDep,
-    camera_id: Annotated[str | None, Query(description="Only this camera's events")] = None,
+    camera_id: Annotated[
+        str | None, Query(description="Only this camera's events", examples=[CAMERA_ID_EXAMPLE])
+    ] = None,
     state: Annotated[EventState | None, Query()] = None,
     kind: Annotated[str | None, Query()] = None,
     since: Annotated[datetime | None, Query(description="Started at or after (ISO 8601)")] = None,
@@ -74,23 +147,23 @@ async def list_events(
     return Page(items=[event_out(e) for e in rows], total=total, limit=limit, offset=offset)
 
 
-@router.get("/{event_id}", response_model=EventOut, summary="One event", responses={404: {}})
-async def get_event(event_id: str, session: SessionDep) -> EventOut:
+@router.get("/{event_id}", response_model=EventOut, summary="One event", responses={404: _NOT_FOUND})
+async def get_event(event_id: EventId, session: SessionDep) -> EventOut:
     return event_out(await _event(session, event_id))
 
 
 @router.get(
     "/{event_id}/{media}",
     status_code=307,
+    response_class=RedirectResponse,
     summary="Redirect to the event's clip, snapshot or thumbnail",
-    responses={
-        307: {"description": "Presigned URL of the object"},
-        404: {"description": "No such event, or it has no such media"},
-        409: {"description": "The media is still being recorded or waits in the spool; see Retry-After"},
-    },
+    responses=_MEDIA_RESPONSES,
 )
 async def get_media(
-    event_id: str, media: MediaKind, session: SessionDep, parts: PartsDep
+    event_id: EventId,
+    media: Annotated[MediaKind, Path(description="Which media", examples=["clip"])],
+    session: SessionDep,
+    parts: PartsDep,
 ) -> RedirectResponse:
     event = await _event(session, event_id)
     if media == "clip":

@@ -11,14 +11,75 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from hub import __version__
 from hub.api.deps import PartsDep, RuntimeDep
-from hub.api.schemas import Check, Readiness
+from hub.api.schemas import NOT_READY_EXAMPLE, READY_EXAMPLE, Check, Readiness
 from hub.db.engine import ping
 from storage.errors import StorageError
 
 router = APIRouter(tags=["health"])
 
+_HEALTHZ_EXAMPLE = {"status": "ok", "version": __version__}
+_METRICS_EXAMPLE = """\
+# HELP hub_spool_files Media files waiting for the object store
+# TYPE hub_spool_files gauge
+hub_spool_files 0.0
+# HELP hub_spool_bytes Bytes waiting for the object store
+# TYPE hub_spool_bytes gauge
+hub_spool_bytes 0.0
+# HELP hub_object_store_up 1 when the last upload succeeded
+# TYPE hub_object_store_up gauge
+hub_object_store_up 1.0
+# HELP hub_tickets_pending Tickets not yet acknowledged
+# TYPE hub_tickets_pending gauge
+hub_tickets_pending 0.0
+"""
+_STATUS_EXAMPLE: dict[str, Any] = {
+    "version": __version__,
+    "cameras": {
+        "licheng-gate-1": {
+            "packets": 18240,
+            "bytes": 95420118,
+            "frames_analysed": 3040,
+            "events": 2,
+            "last_packet_at": 1714565048.9,
+            "width": 1920,
+            "height": 1080,
+            "codec": "h264",
+            "fps": 25.0,
+            "bitrate_bps": 2048000,
+            "seconds_since_packet": 0.1,
+            "reason": "",
+            "uptime_24h": 0.9987,
+        }
+    },
+    "storage": {
+        "backend": "s3",
+        "available": False,
+        "last_error": "object store unreachable: connect timeout",
+        "spool_files": 3,
+        "spool_bytes": 7340032,
+        "spool_over_limit": False,
+        "uploaded": 128,
+    },
+    "tickets": {
+        "configured": True,
+        "pending": 1,
+        "oldest_pending_age_s": 42.5,
+        "last_error": "HTTP 503 from the grid system",
+        "last_success_at": "2024-05-01T12:03:20.118Z",
+    },
+}
 
-@router.get("/healthz", summary="The process is alive")
+
+@router.get(
+    "/healthz",
+    summary="The process is alive",
+    responses={
+        200: {
+            "description": "Alive, with the hub's version",
+            "content": {"application/json": {"example": _HEALTHZ_EXAMPLE}},
+        }
+    },
+)
 async def healthz() -> dict[str, str]:
     return {"status": "ok", "version": __version__}
 
@@ -27,7 +88,17 @@ async def healthz() -> dict[str, str]:
     "/readyz",
     response_model=Readiness,
     summary="Database and object store reachable",
-    responses={503: {"model": Readiness, "description": "Something the hub needs is down"}},
+    responses={
+        200: {
+            "description": "Everything is reachable",
+            "content": {"application/json": {"example": READY_EXAMPLE}},
+        },
+        503: {
+            "model": Readiness,
+            "description": "Something the hub needs is down",
+            "content": {"application/json": {"example": NOT_READY_EXAMPLE}},
+        },
+    },
 )
 async def readyz(parts: PartsDep) -> JSONResponse:
     checks: dict[str, Check] = {}
@@ -46,14 +117,38 @@ async def readyz(parts: PartsDep) -> JSONResponse:
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "Prometheus text exposition format 0.0.4",
+            "content": {
+                CONTENT_TYPE_PLAIN_0_0_4: {
+                    "schema": {"type": "string", "description": "Prometheus text format"},
+                    "example": _METRICS_EXAMPLE,
+                }
+            },
+        }
+    },
+)
 async def metrics(runtime: RuntimeDep) -> Response:
     return Response(
         generate_latest(runtime.registry), media_type=CONTENT_TYPE_PLAIN_0_0_4
     )  # what every scraper reads
 
 
-@router.get("/status", summary="Cameras, spool and ticket delivery at a glance")
+@router.get(
+    "/status",
+    summary="Cameras, spool and ticket delivery at a glance",
+    responses={
+        200: {
+            "description": "Live stream figures per camera, the media spool and the ticket outbox",
+            "content": {"application/json": {"example": _STATUS_EXAMPLE}},
+        }
+    },
+)
 async def status(parts: PartsDep) -> dict[str, Any]:
     upload = parts.uploader.status
     return {

@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Response
+from fastapi import APIRouter, Body, Depends, Path, Response
 
 from adapters.onvif.ptz import PtzController
 from hub.api.deps import PartsDep, SessionDep
+from hub.api.problems import PROBLEM_TYPE_BASE
 from hub.api.routes._onvif import CAMERA_FAILED, OnvifRoute
+from hub.api.schemas import CAMERA_ID_EXAMPLE, problem_doc, problem_example
 from hub.api.schemas_onvif import (
     PresetCreate,
     PresetCreated,
@@ -28,11 +30,48 @@ from hub.registry import cameras, onvif_sync
 
 router = APIRouter(prefix="/cameras/{camera_id}/ptz", tags=["ptz"], route_class=OnvifRoute)
 
+CameraId = Annotated[str, Path(description="The camera's id", examples=[CAMERA_ID_EXAMPLE])]
+PresetToken = Annotated[str, Path(description="The camera's token of the preset", examples=["1"])]
+_INSTANCE = f"/api/v1/cameras/{CAMERA_ID_EXAMPLE}/ptz/relative"
+_ONVIF_TYPE = PROBLEM_TYPE_BASE + "onvif"
 RESPONSES: dict[int | str, dict[str, Any]] = {
-    404: {"description": "No such camera (or preset)"},
-    409: {"description": "The camera has no ONVIF service or no PTZ"},
-    422: {"description": "A value out of range"},
-    **CAMERA_FAILED,
+    404: problem_doc(
+        "No such camera (or preset)",
+        problem_example(404, "Camera not found", f"no camera {CAMERA_ID_EXAMPLE!r}", _INSTANCE),
+    ),
+    409: problem_doc(
+        "The camera has no ONVIF service or no PTZ",
+        problem_example(
+            409,
+            "Not supported by the camera",
+            "the camera has no PTZ service",
+            _INSTANCE,
+            type_=_ONVIF_TYPE,
+            camera_status="degraded",
+        ),
+    ),
+    422: problem_doc(
+        "A value out of range",
+        problem_example(
+            422,
+            "Request is invalid",
+            "1 problem(s) in the request",
+            _INSTANCE,
+            type_=PROBLEM_TYPE_BASE + "validation",
+            errors=[{"location": "body.pan", "message": "Input should be less than or equal to 1"}],
+        ),
+    ),
+    502: problem_doc(
+        CAMERA_FAILED[502]["description"],
+        problem_example(
+            502,
+            "Camera request failed",
+            "the camera refused the credentials (HTTP 401)",
+            _INSTANCE,
+            type_=_ONVIF_TYPE,
+            camera_status="unauthorized",
+        ),
+    ),
 }
 _MOVE_EXAMPLES = {
     "right": {"summary": "Pan right at half speed for 2 s", "value": {"pan": 0.5, "timeout_s": 2}},
@@ -40,7 +79,7 @@ _MOVE_EXAMPLES = {
 }
 
 
-async def get_ptz(camera_id: str, session: SessionDep, parts: PartsDep) -> AsyncIterator[PtzController]:
+async def get_ptz(camera_id: CameraId, session: SessionDep, parts: PartsDep) -> AsyncIterator[PtzController]:
     row = await cameras.get_camera(session=session, camera_id=camera_id)
     access = onvif_sync.device_access(row, parts.cipher, parts.settings.cameras)
     await session.close()  # nothing more to read: no connection held while the camera answers
@@ -103,12 +142,12 @@ async def set_preset(ptz: PtzDep, preset: PresetCreate) -> PresetCreated:
 
 
 @router.post("/presets/{token}/goto", status_code=204, summary="Move to a preset", responses=RESPONSES)
-async def goto_preset(ptz: PtzDep, token: str) -> Response:
+async def goto_preset(ptz: PtzDep, token: PresetToken) -> Response:
     await ptz.goto_preset(token)
     return _done()
 
 
 @router.delete("/presets/{token}", status_code=204, summary="Remove a preset", responses=RESPONSES)
-async def remove_preset(ptz: PtzDep, token: str) -> Response:
+async def remove_preset(ptz: PtzDep, token: PresetToken) -> Response:
     await ptz.remove_preset(token)
     return _done()

@@ -4,17 +4,32 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Response
+from fastapi import APIRouter, Body, Path, Query, Response
 
 from hub.api.deps import SessionDep
 from hub.api.routes._registry import RegistryRoute
-from hub.api.schemas import Page
+from hub.api.schemas import Page, problem_doc, problem_example
 from hub.api.schemas_registry import RegionCreate, RegionOut, RegionUpdate
 from hub.registry import regions
 
 router = APIRouter(prefix="/regions", tags=["regions"], route_class=RegistryRoute)
 
-NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such region"}}
+RegionId = Annotated[str, Path(description="The region's id", examples=["licheng"])]
+_INSTANCE = "/api/v1/regions/licheng"
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: problem_doc(
+        "No such region", problem_example(404, "Region not found", "no region 'licheng'", _INSTANCE)
+    )
+}
+_IN_USE = problem_doc(
+    "It still has child regions or cameras",
+    problem_example(
+        409,
+        "Conflict",
+        "region 'licheng' still has 2 child region(s) and 14 camera(s): move or delete them first",
+        _INSTANCE,
+    ),
+)
 _MOVE_EXAMPLES = {
     "rename": {"summary": "Rename", "value": {"name": "Licheng District"}},
     "move": {"summary": "Move under another region", "value": {"parent_id": "jinan"}},
@@ -52,7 +67,7 @@ async def list_regions(
 
 
 @router.get("/{region_id}", response_model=RegionOut, summary="One region", responses=NOT_FOUND)
-async def get_region(region_id: str, session: SessionDep) -> RegionOut:
+async def get_region(region_id: RegionId, session: SessionDep) -> RegionOut:
     return RegionOut.model_validate(await regions.get_region(session=session, region_id=region_id))
 
 
@@ -63,7 +78,7 @@ async def get_region(region_id: str, session: SessionDep) -> RegionOut:
     responses={**NOT_FOUND, 409: {"description": "Move under the region's own subtree"}},
 )
 async def update_region(
-    region_id: str,
+    region_id: RegionId,
     session: SessionDep,
     patch: Annotated[RegionUpdate, Body(openapi_examples=_MOVE_EXAMPLES)],
 ) -> RegionOut:
@@ -76,9 +91,9 @@ async def update_region(
     "/{region_id}",
     status_code=204,
     summary="Delete an empty region",
-    responses={**NOT_FOUND, 409: {"description": "It still has child regions or cameras"}},
+    responses={**NOT_FOUND, 409: _IN_USE},
 )
-async def delete_region(region_id: str, session: SessionDep) -> Response:
+async def delete_region(region_id: RegionId, session: SessionDep) -> Response:
     await regions.delete_region(session=session, region_id=region_id)
     await session.commit()
     return Response(status_code=204)

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Annotated
 
 import httpx
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Path, Response
 
 from hub.api.deps import PartsDep, SessionDep
 from hub.api.problems import PROBLEM_TYPE_BASE, Problem
 from hub.api.routes._onvif import OnvifRoute
+from hub.api.schemas import CAMERA_ID_EXAMPLE, problem_doc, problem_example
 from hub.db.models import Camera, CameraSource
 from hub.registry import cameras
 from inference.privacy import masked_jpeg
@@ -28,6 +30,7 @@ MAX_SNAPSHOT_BYTES = 16 * 1024 * 1024
 # What fetching the picture raises: refused, reset, DNS, time-outs, a broken HTTP reply.
 FETCH_ERRORS = (httpx.HTTPError,)
 _TYPE = PROBLEM_TYPE_BASE + "snapshot"
+_INSTANCE = f"/api/v1/cameras/{CAMERA_ID_EXAMPLE}/snapshot.jpg"
 
 
 def _camera_failed(camera_id: str, reason: str) -> Problem:
@@ -73,12 +76,44 @@ async def fetch_snapshot(url: str, auth: httpx.DigestAuth | None, *, camera_id: 
     description="Fetched from the camera's ONVIF snapshot URI with HTTP Digest and the stored "
     "credentials; every privacy mask is filled black before the JPEG leaves the hub.",
     responses={
-        200: {"content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}}},
-        404: {"description": "No such camera, or it has no snapshot URI"},
-        502: {"description": "The camera does not answer, refuses the credentials or sends no picture"},
+        200: {
+            "description": "The picture, privacy masks filled black (never cached: Cache-Control no-store)",
+            "content": {
+                "image/jpeg": {
+                    "schema": {
+                        "type": "string",
+                        "format": "binary",
+                        "description": "A JPEG, re-encoded after the masks are drawn",
+                    }
+                }
+            },
+        },
+        404: problem_doc(
+            "No such camera, or it has no snapshot URI",
+            problem_example(
+                404,
+                "No snapshot",
+                f"camera {CAMERA_ID_EXAMPLE!r} has no snapshot URI (refresh it over ONVIF)",
+                _INSTANCE,
+            ),
+        ),
+        502: problem_doc(
+            "The camera does not answer, refuses the credentials or sends no picture",
+            problem_example(
+                502,
+                "Camera snapshot failed",
+                f"camera {CAMERA_ID_EXAMPLE!r}: no answer within 5 s",
+                _INSTANCE,
+                type_=_TYPE,
+            ),
+        ),
     },
 )
-async def snapshot(camera_id: str, session: SessionDep, parts: PartsDep) -> Response:
+async def snapshot(
+    camera_id: Annotated[str, Path(description="The camera's id", examples=[CAMERA_ID_EXAMPLE])],
+    session: SessionDep,
+    parts: PartsDep,
+) -> Response:
     row = await cameras.get_camera(session=session, camera_id=camera_id)
     if not row.snapshot_url:
         raise Problem(404, "No snapshot", f"camera {camera_id!r} has no snapshot URI (refresh it over ONVIF)")

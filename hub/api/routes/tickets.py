@@ -8,17 +8,38 @@ from fastapi import APIRouter, Query
 from sqlalchemy import func, select
 
 from hub.api.deps import SessionDep
-from hub.api.schemas import Page, TicketOut
+from hub.api.problems import PROBLEM_TYPE_BASE
+from hub.api.schemas import EVENT_ID_EXAMPLE, Page, TicketOut, problem_doc, problem_example
 from hub.db.models import Ticket, TicketState
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 
 
-@router.get("", response_model=Page[TicketOut], summary="List tickets, newest first")
+_INVALID = problem_doc(
+    "A query parameter is invalid",
+    problem_example(
+        422,
+        "Request is invalid",
+        "1 problem(s) in the request",
+        "/api/v1/tickets",
+        type_=PROBLEM_TYPE_BASE + "validation",
+        errors=[{"location": "query.state", "message": "Input should be 'pending' or 'delivered'"}],
+    ),
+)
+
+
+@router.get(
+    "",
+    response_model=Page[TicketOut],
+    summary="List tickets, newest first",
+    responses={422: _INVALID},
+)
 async def list_tickets(
     session: SessionDep,
-    state: Annotated[TicketState | None, Query()] = None,
-    event_id: Annotated[str | None, Query()] = None,
+    state: Annotated[TicketState | None, Query(examples=["pending"])] = None,
+    event_id: Annotated[
+        str | None, Query(description="Only this event's ticket", examples=[EVENT_ID_EXAMPLE])
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page[TicketOut]:
