@@ -24,6 +24,7 @@ from hub.media.spool import MediaSpool, SpoolEntry
 from hub.media.uploader import MediaUploader
 from hub.metrics import HubMetrics
 from hub.registry.credentials import CredentialCipher, open_credentials
+from hub.retention.sweeper import RetentionSweeper
 from hub.tickets.delivery import TicketDeliverer, TicketMetrics
 from storage.base import ObjectStore
 from storage.errors import StorageUnavailable
@@ -55,6 +56,7 @@ class HubRuntime:
         self.registry = CollectorRegistry()
         self.secret = b""
         self._parts: RuntimeParts | None = None
+        self.retention: RetentionSweeper | None = None
 
     @property
     def parts(self) -> RuntimeParts:
@@ -140,6 +142,8 @@ class HubRuntime:
         HubMetrics(self.registry, self)
         await events.recover()
         await uploader.start()
+        self.retention = RetentionSweeper(sessions, store, s.retention)
+        await self.retention.start()
         await deliverer.start()
         await cameras.sync_from_config(s.cameras)  # the registry lists YAML cameras on every node
         if s.ingest.enabled:
@@ -164,6 +168,9 @@ class HubRuntime:
             await parts.uploader.upload_pending()  # one last try; what is left waits in the spool
         except Exception:
             log.exception("final upload attempt failed; media stays in the spool")
+        if self.retention is not None:
+            await self.retention.stop()
+            self.retention = None
         await parts.uploader.stop()
         await parts.deliverer.stop()
         await parts.store.close()

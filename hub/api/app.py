@@ -11,7 +11,18 @@ from fastapi.responses import HTMLResponse
 
 from hub import __version__
 from hub.api.problems import install_problem_handlers
-from hub.api.routes import cameras, discovery, events, health, objects, ptz, regions, snapshots, tickets
+from hub.api.routes import (
+    cameras,
+    discovery,
+    events,
+    health,
+    objects,
+    ptz,
+    recordings,
+    regions,
+    snapshots,
+    tickets,
+)
 from hub.runtime import HubRuntime
 
 API_PREFIX = "/api/v1"
@@ -50,6 +61,7 @@ def create_app(runtime: HubRuntime, *, manage_runtime: bool = True) -> FastAPI:
         discovery.router,
         ptz.router,
         snapshots.router,
+        recordings.router,
     ):
         app.include_router(router, prefix=API_PREFIX)
 

@@ -12,6 +12,7 @@ from hub.config.ingest import IngestSettings
 from hub.config.loader import load_settings
 from hub.config.motion import MotionSettings
 from hub.config.recording import RecordingSettings
+from hub.config.retention import RetentionSettings
 from hub.config.secret import load_or_create_secret
 from hub.config.storage import S3Settings, StorageBackend, StorageSettings
 from hub.config.webhook import WebhookSettings
@@ -26,6 +27,7 @@ __all__ = [
     "LogLevel",
     "MotionSettings",
     "RecordingSettings",
+    "RetentionSettings",
     "S3Settings",
     "StorageBackend",
     "StorageSettings",

@@ -46,6 +46,11 @@ class CameraConfig(StrictModel):
         description="http(s) URL of the camera's ONVIF device service: its motion and tamper events "
         "become hub events. No credentials in the URL.",
     )
+    continuous: bool | None = Field(
+        None,
+        title="Continuous recording",
+        description="Overrides recording.continuous for this camera.",
+    )
 
     privacy_masks: list[list[tuple[float, float]]] = Field(
         default_factory=list,

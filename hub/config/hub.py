@@ -25,6 +25,7 @@ from hub.config.camera import CameraConfig, duplicate_ids
 from hub.config.ingest import IngestSettings
 from hub.config.motion import MotionSettings
 from hub.config.recording import RecordingSettings
+from hub.config.retention import RetentionSettings
 from hub.config.storage import StorageSettings
 from hub.config.webhook import WebhookSettings
 from hub.db.engine import async_database_url
@@ -110,6 +111,9 @@ class HubSettings(BaseSettings):
     )
     webhook: WebhookSettings = Field(
         default_factory=WebhookSettings, title="Webhook", description="Ticket delivery."
+    )
+    retention: RetentionSettings = Field(
+        default_factory=RetentionSettings, title="Retention", description="How long media is kept."
     )
     cameras: list[CameraConfig] = Field(
         default_factory=list, title="Cameras", description="The cameras the hub opens."

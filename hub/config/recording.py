@@ -1,4 +1,4 @@
-"""The clip recording section: pre/post roll, clip length and the in-memory ring buffer."""
+"""The recording section: pre/post roll, clip length, the in-memory ring buffer, continuous segments."""
 
 from __future__ import annotations
 
@@ -40,6 +40,19 @@ class RecordingSettings(StrictModel):
         le=600,
         title="Merge gap",
         description="Events closer together than this extend one clip instead of starting a new one.",
+    )
+
+    continuous: bool = Field(
+        False,
+        title="Continuous recording",
+        description="Record every camera all the time in fixed-length segments (cameras may override).",
+    )
+    segment_s: float = Field(
+        60,
+        ge=5,
+        le=600,
+        title="Segment length",
+        description="Continuous recording is cut into files of about this many seconds, on keyframes.",
     )
 
     @model_validator(mode="after")

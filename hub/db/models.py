@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     Enum,
     ForeignKey,
@@ -109,13 +110,15 @@ class EventState(enum.StrEnum):
 
 
 class MediaState(enum.StrEnum):
-    """Where an event's clip (or snapshot) is: being recorded, waiting in the spool, or in the store."""
+    """Where an event's clip (or snapshot) is: being recorded, waiting in the spool, in the store,
+    or deleted by retention (``expired``: the key is kept for the record, the object is gone)."""
 
     NONE = "none"
     RECORDING = "recording"
     SPOOLED = "spooled"
     STORED = "stored"
     FAILED = "failed"
+    EXPIRED = "expired"
 
 
 class TicketState(enum.StrEnum):
@@ -239,4 +242,26 @@ class Ticket(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     last_status_code: Mapped[int | None] = mapped_column(Integer, default=None)
     delivered_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Segment(Base):
+    """One file of a camera's continuous recording (migration 0003); times are wall clock, UTC."""
+
+    __tablename__ = "segments"
+    __table_args__ = (Index("ix_segments_camera_start", "camera_id", "start_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    camera_id: Mapped[str] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(512), unique=True)
+    start_at: Mapped[datetime]
+    end_at: Mapped[datetime]
+    duration_s: Mapped[float]
+    frames: Mapped[int] = mapped_column(Integer)
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    codec: Mapped[str] = mapped_column(String(16))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    state: Mapped[MediaState] = mapped_column(_enum(MediaState), default=MediaState.SPOOLED)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -21,6 +21,12 @@ def thumbnail_key(camera_id: str, started_at: datetime, event_id: str) -> str:
     return f"thumbnails/{camera_id}/{_day(started_at)}/{event_id}.jpg"
 
 
+def segment_key(camera_id: str, start_at: datetime) -> str:
+    """``segments/<camera>/<yyyy>/<mm>/<dd>/<HHMMSS>-<ms>.mp4`` (UTC): sorted keys are in time order."""
+    at = start_at.astimezone(UTC)
+    return f"segments/{camera_id}/{_day(at)}/{at:%H%M%S}-{at.microsecond // 1000:03d}.mp4"
+
+
 def media_links(event_id: str) -> dict[str, str]:
     """API paths for an event's media, as tickets carry them (they never expire, unlike presigned URLs)."""
     base = f"/api/v1/events/{event_id}"

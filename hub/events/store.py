@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hub.db.models import Camera, Event, EventState, MediaState
+from hub.db.models import Camera, Event, EventState, MediaState, Segment
 from hub.events.keys import media_links
 from hub.ingest.health import HealthEvent
 from hub.recording.remux import ClipFacts
@@ -136,6 +136,7 @@ class EventStore:
             await session.execute(
                 update(Event).where(Event.snapshot_key == key).values(snapshot_state=MediaState.STORED)
             )
+            await session.execute(update(Segment).where(Segment.key == key).values(state=MediaState.STORED))
 
     async def recover(self) -> int:
         """After a crash: close events left open, settle clips that were never written, ticket them."""

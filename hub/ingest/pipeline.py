@@ -36,6 +36,8 @@ from hub.media.uploader import MediaUploader
 from hub.recording.clips import ClipAssembler, ClipJob, ClipPolicy
 from hub.recording.remux import write_mp4
 from hub.recording.ring_buffer import PacketRingBuffer
+from hub.recording.segment_index import add_segment
+from hub.recording.segments import SegmentCutter, SegmentJob
 from inference.detector import Detection
 from inference.motion import MotionDetector, MotionParams
 from inference.motion_rule import MotionRule, MotionRuleParams
@@ -96,6 +98,8 @@ class CameraPipeline:
         self._clips = ClipAssembler(
             ClipPolicy(rec.pre_roll_s, rec.post_roll_s, rec.max_clip_s, rec.merge_gap_s), self._ring
         )
+        continuous = rec.continuous if camera.continuous is None else camera.continuous
+        self._segments = SegmentCutter(rec.segment_s) if continuous else None
         m = ctx.motion
         self._detector = MotionDetector(
             MotionParams(
@@ -179,6 +183,8 @@ class CameraPipeline:
                 self.stats.width, self.stats.height = item.stream.width, item.stream.height
                 for job in self._clips.on_packet(item):
                     spawn(self._write_clip(job), name=f"{self.camera.id}-clip", tasks=self._writes)
+                for segment in self._segments.on_packet(item) if self._segments else ():
+                    spawn(self._write_segment(segment), name=f"{self.camera.id}-segment", tasks=self._writes)
             else:
                 self._mailbox = item  # newest frame wins: stale frames are useless for analysis
                 self._frame_ready.set()
@@ -296,6 +302,38 @@ class CameraPipeline:
             "%s: clip %s written (%.1f s, %d frames)", self.camera.id, key, facts.duration_s, facts.frames
         )
 
+    async def _write_segment(self, job: SegmentJob) -> None:
+        """Continuous recording: the segment into the spool, its row into the index, then upload."""
+        started = datetime.fromtimestamp(job.start_wallclock, UTC)
+        key = keys.segment_key(self.camera.id, started)
+        try:
+            facts = await asyncio.to_thread(write_mp4, job.packets, self.ctx.spool.path_for(key))
+        except Exception:  # one broken segment must not stop the recording
+            log.exception("%s: segment %s could not be written", self.camera.id, key)
+            return
+        indexed = await until_written(
+            lambda: add_segment(
+                self.ctx.events.sessions,
+                camera_id=self.camera.id,
+                key=key,
+                facts=facts,
+                end_wallclock=job.end_wallclock,
+            ),
+            what=f"{self.camera.id}: indexing segment {key}",
+        )
+        if not indexed:
+            self.ctx.spool.path_for(key).unlink(missing_ok=True)
+            return
+        meta = {
+            "camera": self.camera.id,
+            "start": started.isoformat(),
+            "end": datetime.fromtimestamp(job.end_wallclock, UTC).isoformat(),
+            "sha256": facts.sha256,
+        }
+        self.ctx.spool.enqueue(key, content_type="video/mp4", metadata=meta)
+        self.ctx.uploader.wake()
+        log.debug("%s: segment %s written (%.1f s)", self.camera.id, key, facts.duration_s)
+
     def _meta(self, event_id: str) -> dict[str, str]:
         return {"camera": self.camera.id, "event": event_id}
 
@@ -310,6 +348,8 @@ class CameraPipeline:
         self._running = False
         for job in self._clips.flush():
             spawn(self._write_clip(job), name=f"{self.camera.id}-clip", tasks=self._writes)
+        for segment in self._segments.flush() if self._segments else ():
+            spawn(self._write_segment(segment), name=f"{self.camera.id}-segment", tasks=self._writes)
         self._detector.reset()
         while self._writes:
             await asyncio.gather(*list(self._writes), return_exceptions=True)

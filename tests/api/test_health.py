@@ -113,6 +113,8 @@ async def test_openapi_lists_every_route(hub: RunningHub) -> None:
             "cameras/{camera_id}/snapshot.jpg",
             "cameras/{camera_id}/ptz/status",
             "cameras/{camera_id}/ptz/presets",
+            "cameras/{camera_id}/segments",
+            "cameras/{camera_id}/export.mp4",
         )
     }
     writes = {

@@ -27,8 +27,8 @@ async def test_fresh_database_has_no_revision(database_url: str) -> None:
 async def test_upgrade_reaches_head_and_is_idempotent(database_url: str) -> None:
     await upgrade(database_url)
     await upgrade(database_url)
-    assert head_revision() == "0002"
-    assert await current_revision(database_url) == "0002"
+    assert head_revision() == "0003"
+    assert await current_revision(database_url) == "0003"
 
 
 async def test_models_and_migrations_agree(migrated_engine: AsyncEngine) -> None:
@@ -48,7 +48,7 @@ async def test_migrated_tables_and_indexes(migrated_engine: AsyncEngine) -> None
     async with migrated_engine.connect() as connection:
         indexes = await connection.run_sync(describe)
         tables = await connection.run_sync(lambda c: sorted(inspect(c).get_table_names()))
-    assert tables == ["alembic_version", "cameras", "events", "regions", "tickets"]
+    assert tables == ["alembic_version", "cameras", "events", "regions", "segments", "tickets"]
     assert indexes["events"] == ["ix_events_camera_started", "ix_events_state"]
     assert "ix_tickets_due" in indexes["tickets"]
 

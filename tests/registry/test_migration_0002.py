@@ -50,7 +50,7 @@ async def test_upgrade_keeps_events_and_tickets(database_url: str) -> None:
 
     await upgrade(database_url)
 
-    assert await current_revision(database_url) == "0002"
+    assert await current_revision(database_url) == "0003"  # upgrade goes to head
     assert await _query(database_url, "SELECT id, camera_id FROM events") == [("ev-1", "gate")]
     assert await _query(database_url, "SELECT id, event_id FROM tickets") == [("tk-1", "ev-1")]
     cameras = await _query(
