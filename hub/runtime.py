@@ -15,6 +15,7 @@ from hub.config.hub import HubSettings
 from hub.config.secret import load_or_create_secret
 from hub.db import migrate
 from hub.db.engine import create_engine, ping, session_factory
+from hub.events.retry import until_written
 from hub.events.store import EventStore
 from hub.ingest.camera_status import CameraStatusStore
 from hub.ingest.pipeline import CameraPipeline, PipelineContext, SourceFactory, pyav_source_factory
@@ -108,7 +109,10 @@ class HubRuntime:
         async def stored(entry: SpoolEntry) -> None:
             await events.media_stored(entry.key)
 
-        uploader = MediaUploader(spool, store, on_stored=stored)
+        async def evicted(entry: SpoolEntry) -> None:
+            await until_written(lambda: events.media_evicted(entry.key), what=f"marking {entry.key} dropped")
+
+        uploader = MediaUploader(spool, store, on_stored=stored, on_evicted=evicted)
         cameras = CameraStatusStore(sessions)
         ctx = PipelineContext(events, spool, uploader, s.recording, s.motion, self.source_factory)
 

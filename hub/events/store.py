@@ -138,6 +138,11 @@ class EventStore:
             )
             await session.execute(update(Segment).where(Segment.key == key).values(state=MediaState.STORED))
 
+    async def media_evicted(self, key: str) -> None:
+        """A continuous segment was dropped from a full spool before it reached the store."""
+        async with self.sessions.begin() as session:
+            await session.execute(update(Segment).where(Segment.key == key).values(state=MediaState.FAILED))
+
     async def recover(self) -> int:
         """After a crash: close events left open, settle clips that were never written, ticket them."""
         count = 0

@@ -20,6 +20,8 @@ from storage.base import validate_key
 
 log = logging.getLogger(__name__)
 
+EVICTABLE_PREFIX = "segments/"  # continuous recording (hub.events.keys.segment_key)
+
 
 @dataclass(frozen=True, slots=True)
 class SpoolEntry:
@@ -101,3 +103,21 @@ class MediaSpool:
 
     def over_limit(self) -> bool:
         return self.bytes_used() > self.max_bytes
+
+    def evict_overflow(self) -> list[SpoolEntry]:
+        """Over the limit: drop the oldest continuous-recording segments until under it.
+
+        Event clips and snapshots are never dropped: they are evidence of something that
+        happened, where a segment is only the background record.
+        """
+        entries = self.pending()
+        total = sum(e.size for e in entries)
+        evicted: list[SpoolEntry] = []
+        for entry in entries:
+            if total <= self.max_bytes:
+                break
+            if entry.key.startswith(EVICTABLE_PREFIX):
+                self.remove(entry)
+                total -= entry.size
+                evicted.append(entry)
+        return evicted

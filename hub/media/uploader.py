@@ -29,6 +29,7 @@ class UploaderStatus:
     last_error: str = ""
     last_success_at: float | None = None
     spool_over_limit: bool = False
+    evicted: int = 0  # continuous segments dropped because the spool was full
 
 
 class MediaUploader:
@@ -38,12 +39,14 @@ class MediaUploader:
         store: ObjectStore,
         *,
         on_stored: OnStored,
+        on_evicted: OnStored | None = None,
         retry_initial_s: float = 1.0,
         retry_max_s: float = 30.0,
     ) -> None:
         self.spool = spool
         self.store = store
         self.on_stored = on_stored
+        self.on_evicted = on_evicted
         self.retry_initial_s = retry_initial_s
         self.retry_max_s = retry_max_s
         self.status = UploaderStatus()
@@ -77,6 +80,11 @@ class MediaUploader:
 
     async def upload_pending(self) -> bool:
         """Upload everything queued, oldest first. False when the store failed (retry later)."""
+        for dropped in await asyncio.to_thread(self.spool.evict_overflow):
+            log.warning("spool: full; dropped continuous segment %s to keep event media", dropped.key)
+            self.status.evicted += 1
+            if self.on_evicted is not None:
+                await self.on_evicted(dropped)
         entries = await asyncio.to_thread(self.spool.pending)
         self._refresh(entries)
         for entry in entries:

@@ -76,6 +76,7 @@ async def test_status_shows_storage_spool_and_tickets(hub: RunningHub) -> None:
             "spool_files": 0,
             "spool_bytes": 0,
             "spool_over_limit": False,
+            "segments_dropped": 0,
             "uploaded": 0,
         },
         "tickets": {

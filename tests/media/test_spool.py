@@ -130,3 +130,45 @@ def test_bytes_used_and_over_limit(tmp_path: Path) -> None:
 def test_unsafe_key_is_refused(spool: MediaSpool) -> None:
     with pytest.raises(ValueError, match=r"has an empty, '\.' or '\.\.' segment"):
         spool.path_for("clips/../../etc/passwd")
+
+
+def test_a_full_spool_drops_the_oldest_segments_and_never_event_media(tmp_path: Path) -> None:
+    spool = MediaSpool(tmp_path / "spool", max_bytes=3000)
+    spool.open()
+
+    def put(key: str, size: int) -> None:
+        spool.path_for(key).write_bytes(b"x" * size)
+        spool.enqueue(key, content_type="video/mp4", metadata={})
+
+    put("clips/cam/2026/12/04/old-event.mp4", 1000)  # the oldest of all: still kept
+    put("segments/cam/2026/12/04/000000-000.mp4", 1000)
+    put("segments/cam/2026/12/04/000100-000.mp4", 1000)
+    put("snapshots/cam/2026/12/04/e.jpg", 500)
+    put("segments/cam/2026/12/04/000200-000.mp4", 1000)
+
+    evicted = spool.evict_overflow()
+
+    assert [e.key for e in evicted] == [
+        "segments/cam/2026/12/04/000000-000.mp4",
+        "segments/cam/2026/12/04/000100-000.mp4",
+    ]
+    assert [e.key for e in spool.pending()] == [
+        "clips/cam/2026/12/04/old-event.mp4",
+        "snapshots/cam/2026/12/04/e.jpg",
+        "segments/cam/2026/12/04/000200-000.mp4",
+    ]
+    assert spool.bytes_used() == 2500
+    assert not (tmp_path / "spool" / "segments/cam/2026/12/04/000000-000.mp4").exists()
+
+
+def test_a_spool_full_of_event_media_drops_nothing(tmp_path: Path) -> None:
+    spool = MediaSpool(tmp_path / "spool", max_bytes=1000)
+    spool.open()
+    for i in range(3):
+        key = f"clips/cam/2026/12/04/e{i}.mp4"
+        spool.path_for(key).write_bytes(b"x" * 800)
+        spool.enqueue(key, content_type="video/mp4", metadata={})
+
+    assert spool.evict_overflow() == []
+    assert len(spool.pending()) == 3
+    assert spool.over_limit()

@@ -191,3 +191,26 @@ async def test_background_task_retries_until_the_store_is_back(tmp_path: Path) -
     assert spool.pending() == []
     assert uploader.status.uploaded == 2
     assert uploader.status.store_available is True
+
+
+async def test_store_down_and_spool_full_drops_segments_and_reports_them(
+    tmp_path: Path, store: LocalObjectStore
+) -> None:
+    spool = MediaSpool(tmp_path / "small-spool", max_bytes=2500)
+    spool.open()
+    queue(spool, "clips/cam/2026/12/04/e1.mp4", b"c" * 1000)
+    queue(spool, "segments/cam/2026/12/04/000000-000.mp4", b"s" * 1000)
+    queue(spool, "segments/cam/2026/12/04/000100-000.mp4", b"s" * 1000)
+    shutil.rmtree(tmp_path / "store")  # the store is down: nothing leaves the spool
+    stored, dropped = Recorder(), Recorder()
+    uploader = MediaUploader(spool, store, on_stored=stored, on_evicted=dropped)
+
+    assert await uploader.upload_pending() is False
+
+    assert dropped.keys == ["segments/cam/2026/12/04/000000-000.mp4"]
+    assert stored.keys == []
+    assert [e.key for e in spool.pending()] == [
+        "clips/cam/2026/12/04/e1.mp4",
+        "segments/cam/2026/12/04/000100-000.mp4",
+    ]
+    assert (uploader.status.evicted, uploader.status.spool_over_limit) == (1, False)

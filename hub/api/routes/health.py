@@ -58,6 +58,7 @@ _STATUS_EXAMPLE: dict[str, Any] = {
         "spool_files": 3,
         "spool_bytes": 7340032,
         "spool_over_limit": False,
+        "segments_dropped": 0,
         "uploaded": 128,
     },
     "tickets": {
@@ -161,6 +162,7 @@ async def status(parts: PartsDep) -> dict[str, Any]:
             "spool_files": upload.pending,
             "spool_bytes": upload.pending_bytes,
             "spool_over_limit": upload.spool_over_limit,
+            "segments_dropped": upload.evicted,
             "uploaded": upload.uploaded,
         },
         "tickets": await parts.deliverer.status(),
