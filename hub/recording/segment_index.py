@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.db.models import Camera, MediaState, Segment
+from hub.db.pages import fetch_page
 from hub.recording.remux import ClipFacts
 
 
@@ -58,8 +59,7 @@ async def list_segments(
         query = query.where(Segment.end_at > since)
     if until is not None:
         query = query.where(Segment.start_at < until)
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = (await session.scalars(query.order_by(Segment.start_at).limit(limit).offset(offset))).all()
+    rows, total = await fetch_page(session, query, order_by=Segment.start_at, limit=limit, offset=offset)
     return total, rows
 
 

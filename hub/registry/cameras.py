@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db.models import Camera, CameraKind, CameraSource, CameraStatus, Event, Region
+from hub.db.pages import fetch_page
 from hub.registry.credentials import CredentialCipher
 from hub.registry.errors import (
     Conflict,
@@ -85,9 +86,7 @@ async def list_cameras(
 ) -> tuple[Sequence[Camera], int]:
     """Cameras matching every filter, by id, with the total over all pages."""
     query = await _filtered(session, filters)
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = (await session.scalars(query.order_by(Camera.id).limit(limit).offset(offset))).all()
-    return rows, total
+    return await fetch_page(session, query, order_by=Camera.id, limit=limit, offset=offset)
 
 
 async def update_camera(

@@ -8,6 +8,7 @@ from sqlalchemy import ColumnElement, Select, Text, func, literal, select, updat
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db.models import Camera, Region
+from hub.db.pages import fetch_page
 from hub.registry.errors import DuplicateId, InvalidReference, NotFound, RegionCycle, RegionInUse
 from hub.registry.specs import RegionPatch, RegionSpec
 
@@ -63,9 +64,7 @@ async def list_regions(
     if subtree_of is not None:
         root = await get_region(session=session, region_id=subtree_of)
         query = query.where(in_subtree(root.path))
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = (await session.scalars(query.order_by(Region.path).limit(limit).offset(offset))).all()
-    return rows, total
+    return await fetch_page(session, query, order_by=Region.path, limit=limit, offset=offset)
 
 
 async def update_region(*, session: AsyncSession, region_id: str, patch: RegionPatch) -> Region:

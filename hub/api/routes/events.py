@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import RedirectResponse
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from hub.api.deps import PartsDep, SessionDep
 from hub.api.problems import PROBLEM_TYPE_BASE, Problem
@@ -22,6 +22,7 @@ from hub.api.schemas import (
     problem_example,
 )
 from hub.db.models import Event, EventState, MediaState
+from hub.db.pages import fetch_page
 from hub.events.keys import media_links
 from storage.errors import StorageError
 
@@ -142,8 +143,9 @@ async def list_events(
         if since.tzinfo is None:
             raise Problem(422, "Request is invalid", "since must carry a time zone (e.g. Z)")
         query = query.where(Event.started_at >= since)
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = (await session.scalars(query.order_by(Event.started_at.desc()).limit(limit).offset(offset))).all()
+    rows, total = await fetch_page(
+        session, query, order_by=Event.started_at.desc(), limit=limit, offset=offset
+    )
     return Page(items=[event_out(e) for e in rows], total=total, limit=limit, offset=offset)
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from hub.api.deps import SessionDep
 from hub.api.problems import PROBLEM_TYPE_BASE
 from hub.api.schemas import EVENT_ID_EXAMPLE, Page, TicketOut, problem_doc, problem_example
 from hub.db.models import Ticket, TicketState
+from hub.db.pages import fetch_page
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 
@@ -48,6 +49,7 @@ async def list_tickets(
         query = query.where(Ticket.state == state)
     if event_id is not None:
         query = query.where(Ticket.event_id == event_id)
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = (await session.scalars(query.order_by(Ticket.created_at.desc()).limit(limit).offset(offset))).all()
+    rows, total = await fetch_page(
+        session, query, order_by=Ticket.created_at.desc(), limit=limit, offset=offset
+    )
     return Page(items=[TicketOut.model_validate(t) for t in rows], total=total, limit=limit, offset=offset)
