@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections.abc import Coroutine
 from typing import Any
 
 log = logging.getLogger(__name__)
+
+
+def backoff_delay(failures: int, *, initial_s: float, max_s: float, factor: float = 1.0) -> float:
+    """Exponential back-off with jitter for the ``failures``-th failure in a row (1 = the first):
+    a random wait in [cap/2, cap], so cameras behind one switch do not all retry in step."""
+    cap = min(max_s, initial_s * factor * 2 ** max(0, failures - 1))
+    return random.uniform(cap / 2, cap)
 
 
 async def cancel_and_wait(task: asyncio.Task[Any] | None) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import urllib.parse
 from collections.abc import Awaitable, Callable
 
@@ -18,7 +17,7 @@ from adapters.onvif.client import OnvifCameraClient
 from adapters.onvif.errors import OnvifError
 from adapters.onvif.events import PullPointSubscriber
 from adapters.onvif.models import CameraEvent
-from hub.aio import cancel_and_wait
+from hub.aio import backoff_delay, cancel_and_wait
 from hub.config.camera import CameraConfig
 
 log = logging.getLogger(__name__)
@@ -64,7 +63,7 @@ class OnvifEventBridge:
         return OnvifCameraClient(host, port, self.camera.username or "", password, name=self.camera.id)
 
     async def _run(self) -> None:
-        delay = self.retry_initial_s
+        failures = 0
         while True:
             client = self._client()
             try:
@@ -74,8 +73,10 @@ class OnvifEventBridge:
                     log.warning("%s: ONVIF events unavailable for now: %s", self.camera.id, err)
                 self.last_error = str(err)
                 await client.close()
-                await asyncio.sleep(random.uniform(delay / 2, delay))
-                delay = min(self.retry_max_s, delay * 2)
+                failures += 1
+                await asyncio.sleep(
+                    backoff_delay(failures, initial_s=self.retry_initial_s, max_s=self.retry_max_s)
+                )
                 continue
             try:
                 if client.capabilities is None or not client.capabilities.events:

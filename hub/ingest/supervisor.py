@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import functools
 import logging
-import random
 import time
 from collections.abc import Callable
 from typing import Any
@@ -20,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from adapters.onvif.models import CameraEvent
 from adapters.source import SourceError, SourceUnauthorized
-from hub.aio import cancel_and_wait
+from hub.aio import backoff_delay, cancel_and_wait
 from hub.config.camera import CameraConfig
 from hub.db.models import CameraStatus
 from hub.events.retry import until_written
@@ -193,11 +192,9 @@ class Supervisor:
         await bridge.start()
 
     def _delay(self, failures: int, status: CameraStatus) -> float:
-        base = self.retry_initial_s * 2 ** max(0, failures - 1)
-        if status is CameraStatus.UNAUTHORIZED:
-            base *= 4  # repeated bad logins can lock the account on some cameras
-        cap = min(self.retry_max_s, base)
-        return random.uniform(cap / 2, cap)  # jitter: cameras behind one switch do not retry in step
+        # Repeated bad logins can lock the account on some cameras: back off four times as long.
+        factor = 4.0 if status is CameraStatus.UNAUTHORIZED else 1.0
+        return backoff_delay(failures, initial_s=self.retry_initial_s, max_s=self.retry_max_s, factor=factor)
 
     async def _tick_frame_time(self, camera_id: str, pipeline: CameraPipeline) -> None:
         last = None

@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from hub.aio import cancel_and_wait
+from hub.aio import backoff_delay, cancel_and_wait
 from hub.media.spool import MediaSpool, SpoolEntry
 from storage.base import ObjectStore
 from storage.errors import StorageError, StorageUnavailable
@@ -73,9 +72,9 @@ class MediaUploader:
                 failures = 0
                 continue
             failures += 1
-            delay = min(self.retry_max_s, self.retry_initial_s * 2 ** (failures - 1))
+            delay = backoff_delay(failures, initial_s=self.retry_initial_s, max_s=self.retry_max_s)
             with contextlib.suppress(TimeoutError):  # woken early or the back-off ran out: retry either way
-                await asyncio.wait_for(self._wake.wait(), timeout=random.uniform(delay / 2, delay))
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
             self._wake.set()
 
     async def upload_pending(self) -> bool:
