@@ -12,15 +12,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from hub.config.camera import CameraConfig
 from hub.config.hub import HubSettings
+from hub.config.ingest import WorkerIsolation
 from hub.config.secret import load_or_create_secret
 from hub.db import migrate
 from hub.db.engine import create_engine, ping, session_factory
 from hub.events.retry import until_written
 from hub.events.store import EventStore
 from hub.ingest.camera_status import CameraStatusStore
-from hub.ingest.pipeline import CameraPipeline, PipelineContext, SourceFactory, pyav_source_factory
+from hub.ingest.camera_worker import SourceFactory, WorkerSettings, pyav_source_factory
+from hub.ingest.pipeline import CameraPipeline, PipelineContext
 from hub.ingest.registry_watch import RegistryWatcher
 from hub.ingest.supervisor import Supervisor
+from hub.ingest.worker_link import InProcessLink, WorkerLink
+from hub.ingest.worker_process import ProcessLink
 from hub.media.spool import MediaSpool, SpoolEntry
 from hub.media.uploader import MediaUploader
 from hub.metrics import HubMetrics
@@ -52,6 +56,8 @@ class RuntimeParts:
 
 class HubRuntime:
     def __init__(self, settings: HubSettings, *, source_factory: SourceFactory | None = None) -> None:
+        """``source_factory`` replaces PyAV for ``ingest.isolation: thread`` (worker processes
+        always use PyAV: a factory need not be picklable)."""
         self.settings = settings
         self.source_factory = source_factory or pyav_source_factory(settings.ingest)
         self.registry = CollectorRegistry()
@@ -114,7 +120,14 @@ class HubRuntime:
 
         uploader = MediaUploader(spool, store, on_stored=stored, on_evicted=evicted)
         cameras = CameraStatusStore(sessions)
-        ctx = PipelineContext(events, spool, uploader, s.recording, s.motion, self.source_factory)
+
+        def link(camera: CameraConfig) -> WorkerLink:
+            spec = WorkerSettings(camera, s.recording, s.motion, s.ingest, spool.root)
+            if s.ingest.isolation is WorkerIsolation.PROCESS:
+                return ProcessLink(spec)
+            return InProcessLink(spec, path_for=spool.path_for, source_factory=self.source_factory)
+
+        ctx = PipelineContext(events, spool, uploader, link, heartbeat_timeout_s=s.ingest.worker_timeout_s)
 
         def pipeline(camera: CameraConfig) -> CameraPipeline:
             return CameraPipeline(camera, ctx)

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import enum
+
 from pydantic import Field, model_validator
 
 from hub.config.base import StrictModel, check_failed
+
+
+class WorkerIsolation(enum.StrEnum):
+    PROCESS = "process"  # a worker process per camera: a stuck or crashing decoder hits one camera
+    THREAD = "thread"  # the hub's own process: less memory, no isolation (debugging, tiny boxes)
 
 
 class IngestSettings(StrictModel):
@@ -34,6 +41,18 @@ class IngestSettings(StrictModel):
         60.0, ge=0.01, le=3600, title="Longest reconnect delay", description="...up to this (with jitter)."
     )
 
+    isolation: WorkerIsolation = Field(
+        WorkerIsolation.PROCESS,
+        title="Camera isolation",
+        description="process: each camera records and analyses in a worker process; thread: in the hub.",
+    )
+    worker_timeout_s: float = Field(
+        10.0,
+        ge=2,
+        le=600,
+        title="Worker time-out",
+        description="Seconds of silence (it reports every second) after which a camera worker is restarted.",
+    )
     health_hold_s: float = Field(
         30.0,
         ge=0,

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hub.db.models import Camera, Event, EventState, MediaState, Segment
+from hub.db.models import Camera, Event, EventState, MediaState, Segment, new_id
 from hub.events.keys import media_links
 from hub.ingest.health import HealthEvent
 from hub.recording.remux import ClipFacts
@@ -33,9 +33,15 @@ class EventStore:
         self.sessions = sessions
         self.on_ticket = on_ticket  # wakes the ticket deliverer
 
-    async def open(self, camera_id: str, rule_event: RuleEvent, *, recording: bool) -> str:
+    async def open(
+        self, camera_id: str, rule_event: RuleEvent, *, recording: bool, event_id: str | None = None
+    ) -> str:
+        """Insert the event; with ``event_id`` (chosen by a camera worker) a retry is a no-op."""
         async with self.sessions.begin() as session:
+            if event_id is not None and await session.get(Event, event_id) is not None:
+                return event_id  # the first attempt committed before its connection broke
             event = Event(
+                id=event_id or new_id(),
                 camera_id=camera_id,
                 kind=rule_event.kind,
                 severity=str(rule_event.severity),

@@ -1,71 +1,55 @@
-"""One camera's pipeline: stream in; ring buffer, motion, rule, events, clips and snapshots out.
+"""One camera's pipeline as the hub sees it: a camera worker, and the shared work it reports.
 
-Packets of the recorded stream feed the clip assembler; frames of the analysed stream (the
-sub-stream when the camera has one) go through a one-slot mailbox to the analysis task, so slow
-analysis drops stale frames instead of delaying recording. Blocking work (motion detection,
-remuxing, JPEG encoding) runs in worker threads.
+The worker (:mod:`hub.ingest.camera_worker`, usually in a process of its own) records and
+analyses; this host side turns its messages into database rows, spool entries and uploads, one
+message at a time and in order, so an event row always exists before its clip is attached. When
+the worker dies or hangs, the host closes the events it left open, marks their clips failed (each
+still gets its ticket) and raises :class:`PipelineCrashed`; the supervisor starts a new worker.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
 
 from adapters.onvif.models import CameraEvent
-from adapters.rtsp.pyav_source import PyAVStreamSource
-from adapters.source import BGRImage, DecodedFrame, EncodedPacket, StreamSource
-from hub.aio import spawn
+from adapters.source import SourceError, SourceUnauthorized
 from hub.config.camera import CameraConfig
-from hub.config.ingest import IngestSettings
-from hub.config.motion import MotionSettings
-from hub.config.recording import RecordingSettings
-from hub.events import keys
 from hub.events.retry import until_written
 from hub.events.store import EventStore
-from hub.ingest.credentials import with_credentials
-from hub.ingest.snapshots import write_snapshot
+from hub.ingest.camera_worker import camera_transition
+from hub.ingest.messages import (
+    CameraEventCommand,
+    ClipFailed,
+    ClipWritten,
+    EventEnded,
+    EventStarted,
+    LogLine,
+    Outcome,
+    SegmentWritten,
+    StatsReport,
+    StopCommand,
+    StreamOnline,
+    WorkerFinished,
+    WorkerMessage,
+)
 from hub.ingest.stats import StreamStats
+from hub.ingest.worker_link import WorkerLink
 from hub.media.spool import MediaSpool
 from hub.media.uploader import MediaUploader
-from hub.recording.clips import ClipAssembler, ClipJob, ClipPolicy
-from hub.recording.remux import write_mp4
-from hub.recording.ring_buffer import PacketRingBuffer
 from hub.recording.segment_index import add_segment
-from hub.recording.segments import SegmentCutter, SegmentJob
-from inference.detector import Detection
-from inference.motion import MotionDetector, MotionParams
-from inference.motion_rule import MotionRule, MotionRuleParams
-from inference.privacy import apply_privacy_masks
-from inference.rules import Phase, RuleEvent, Severity
 
 log = logging.getLogger(__name__)
 
-# ONVIF topic -> (event kind, severity): a covered or turned camera needs someone soon.
-ONVIF_KINDS: dict[str, tuple[str, Severity]] = {
-    "motion": ("camera_motion", Severity.YELLOW),
-    "tamper": ("tamper", Severity.ORANGE),
-}
-
-SourceFactory = Callable[[str, CameraConfig, float | None], StreamSource]
+LinkFactory = Callable[[CameraConfig], WorkerLink]
 
 
-def pyav_source_factory(ingest: IngestSettings) -> SourceFactory:
-    def make(url: str, camera: CameraConfig, analysis_fps: float | None) -> StreamSource:
-        return PyAVStreamSource(
-            url,
-            transport=str(camera.transport),
-            analysis_fps=analysis_fps,
-            open_timeout_s=ingest.open_timeout_s,
-            stall_timeout_s=ingest.stall_timeout_s,
-        )
-
-    return make
+class PipelineCrashed(Exception):
+    """The camera worker died, hung or failed internally; the message says how."""
 
 
 @dataclass(slots=True)
@@ -75,281 +59,204 @@ class PipelineContext:
     events: EventStore
     spool: MediaSpool
     uploader: MediaUploader
-    recording: RecordingSettings
-    motion: MotionSettings
-    source_factory: SourceFactory
-
-
-@dataclass(slots=True)
-class _OpenEvent:
-    id: str
-    started: float
-    best_score: float
-    best_image: BGRImage | None
+    links: LinkFactory
+    heartbeat_timeout_s: float = 10.0  # silence after which a worker counts as hung
 
 
 class CameraPipeline:
     def __init__(self, camera: CameraConfig, ctx: PipelineContext) -> None:
         self.camera = camera
         self.ctx = ctx
-        rec = ctx.recording
         self.stats = StreamStats()
-        self._ring = PacketRingBuffer(max_seconds=rec.ring_buffer_s, max_bytes=rec.ring_buffer_bytes)
-        self._clips = ClipAssembler(
-            ClipPolicy(rec.pre_roll_s, rec.post_roll_s, rec.max_clip_s, rec.merge_gap_s), self._ring
-        )
-        continuous = rec.continuous if camera.continuous is None else camera.continuous
-        self._segments = SegmentCutter(rec.segment_s) if continuous else None
-        m = ctx.motion
-        self._detector = MotionDetector(
-            MotionParams(
-                downscale_width=m.downscale_width,
-                threshold=m.threshold,
-                min_area_fraction=m.min_area_fraction,
-            )
-        )
-        self._rule = MotionRule(
-            MotionRuleParams(start_frames=m.start_frames, end_quiet_s=m.end_quiet_s, warmup_s=m.warmup_s)
-        )
-        self._open: dict[str, _OpenEvent] = {}
-        self._mailbox: DecodedFrame | None = None
-        self._frame_ready = asyncio.Event()
-        self._db_lock = asyncio.Lock()  # close and attach_clip of one camera never interleave
-        self._writes: set[asyncio.Task[Any]] = set()
-        self._sources: list[StreamSource] = []
+        self._link: WorkerLink | None = None
         self._stopping = False
-        self._running = False  # between the stream opening and the end of _finish
-        self._last_image: BGRImage | None = None
+        self._seq = 0
+        self._unhandled: list[CameraEventCommand] = []  # sent, not yet reported handled
+        self._open: dict[str, float] = {}  # event id -> best score, opened by the worker
+        self._clip_pending: set[str] = set()  # recording events whose clip has not come yet
+        self._direct: dict[str, str] = {}  # ONVIF key -> event id, recorded here with no worker
 
     @property
-    def analysis_fps(self) -> float:
-        return self.camera.analysis_fps or self.ctx.motion.analysis_fps
+    def worker_pid(self) -> int | None:
+        pid: int | None = getattr(self._link, "pid", None)
+        return pid
 
     def stop(self) -> None:
-        """Ask :meth:`run` to finish: open events end, clips in progress are written."""
+        """Ask :meth:`run` to finish: the worker ends open events and writes clips in progress."""
         self._stopping = True
-        self._frame_ready.set()
-        for source in self._sources:
-            spawn(source.close(), name=f"{self.camera.id}-close", tasks=self._writes)
+        if self._link is not None:
+            self._link.send(StopCommand())
 
     async def run(self, on_online: Callable[[], Awaitable[None]]) -> None:
-        """Until the stream fails (raises :class:`~adapters.source.SourceError`) or :meth:`stop`."""
-        cam = self.camera
-        main_url = with_credentials(cam.url, cam.username, cam.password)
-        record = self.ctx.source_factory(main_url, cam, None if cam.sub_url else self.analysis_fps)
-        self._sources = [record]
-        if cam.sub_url:
-            sub_url = with_credentials(cam.sub_url, cam.username, cam.password)
-            self._sources.append(self.ctx.source_factory(sub_url, cam, self.analysis_fps))
-        analysis = asyncio.create_task(self._analyse(), name=f"{cam.id}-analysis")
+        """Until the stream fails (raises :class:`~adapters.source.SourceError`), the worker
+        crashes (:class:`PipelineCrashed`) or :meth:`stop`. Runs again after a failure."""
+        self.stats = StreamStats()
+        link = self.ctx.links(self.camera)
         try:
-            async with contextlib.AsyncExitStack() as stack:
-                for source in self._sources:
-                    await stack.enter_async_context(source)
-                    info = source.info
-                    if source is record and info is not None:
-                        self.stats.width, self.stats.height = info.width, info.height
-                        self.stats.codec, self.stats.nominal_fps = info.codec, info.average_fps
-                self._running = True
-                readers = [
-                    asyncio.create_task(self._read(s, s is record, on_online), name=f"{cam.id}-read-{i}")
-                    for i, s in enumerate(self._sources)
-                ]
-                try:
-                    done, _ = await asyncio.wait(readers, return_when=asyncio.FIRST_COMPLETED)
-                    for task in done:
-                        task.result()  # re-raise the stream's SourceError
-                finally:
-                    for task in readers:
-                        task.cancel()
-                    await asyncio.gather(*readers, return_exceptions=True)
+            await link.start()
+        except OSError as err:
+            raise PipelineCrashed(f"camera worker could not start: {err}") from err
+        self._link = link
+        if self._stopping:
+            link.send(StopCommand())
+        finished: WorkerFinished | None = None
+        failure = ""
+        try:
+            finished, failure = await self._follow(link, on_online)
         finally:
-            analysis.cancel()
-            await asyncio.gather(analysis, return_exceptions=True)
-            await self._finish()
+            self._link = None
+            await link.close()
+            if finished is None and not failure:
+                failure = f"camera worker ended ({link.exit_description()})"
+            await self._settle(finished, failure)
+        if finished is None:
+            raise PipelineCrashed(failure)
+        if finished.outcome is Outcome.UNAUTHORIZED:
+            raise SourceUnauthorized(finished.reason)
+        if finished.outcome is Outcome.OFFLINE:
+            raise SourceError(finished.reason)
+        if finished.outcome is Outcome.ERROR:
+            raise PipelineCrashed(finished.reason)
 
-    async def _read(
-        self, source: StreamSource, records: bool, on_online: Callable[[], Awaitable[None]]
-    ) -> None:
-        announced = False
-        async for item in source:
-            if isinstance(item, EncodedPacket):
-                if not records:
-                    continue
-                if not announced:
-                    announced = True
-                    await on_online()
-                self.stats.on_packet(item.size, item.wallclock)
-                self.stats.width, self.stats.height = item.stream.width, item.stream.height
-                for job in self._clips.on_packet(item):
-                    spawn(self._write_clip(job), name=f"{self.camera.id}-clip", tasks=self._writes)
-                for segment in self._segments.on_packet(item) if self._segments else ():
-                    spawn(self._write_segment(segment), name=f"{self.camera.id}-segment", tasks=self._writes)
-            else:
-                self._mailbox = item  # newest frame wins: stale frames are useless for analysis
-                self._frame_ready.set()
-        if not self._stopping:
-            log.info("%s: stream ended", self.camera.id)
+    async def _follow(
+        self, link: WorkerLink, on_online: Callable[[], Awaitable[None]]
+    ) -> tuple[WorkerFinished | None, str]:
+        timeout = self.ctx.heartbeat_timeout_s
+        while True:
+            try:
+                message = await asyncio.wait_for(link.receive(), timeout=timeout)
+            except TimeoutError:
+                log.error("%s: camera worker silent for %g s; restarting it", self.camera.id, timeout)
+                return None, f"camera worker hung (silent for {timeout:g} s)"
+            if message is None:
+                reason = f"camera worker died ({link.exit_description()})"
+                log.error("%s: %s", self.camera.id, reason)
+                return None, reason
+            if isinstance(message, WorkerFinished):
+                return message, ""
+            await self._handle(message, on_online)
 
-    async def _analyse(self) -> None:
-        while not self._stopping:
-            await self._frame_ready.wait()
-            self._frame_ready.clear()
-            frame, self._mailbox = self._mailbox, None
-            if frame is None:
-                continue
-            image, detections = await asyncio.to_thread(self._look, frame.image, frame.wallclock)
-            self._last_image = image
-            self.stats.frames_analysed += 1
-            for transition in self._rule.evaluate(detections, frame.wallclock):
-                await self._on_transition(transition, image)
+    async def _handle(self, message: WorkerMessage, on_online: Callable[[], Awaitable[None]]) -> None:
+        cam_id, events = self.camera.id, self.ctx.events
+        match message:
+            case StatsReport(stats=stats, last_command=last):
+                self.stats = stats
+                self._unhandled = [c for c in self._unhandled if c.seq > last]
+            case StreamOnline():
+                await on_online()
+            case EventStarted(event_id=event_id, transition=transition, recording=recording):
+                await until_written(
+                    lambda: events.open(cam_id, transition, recording=recording, event_id=event_id),
+                    what=f"{cam_id}: recording the start of a {transition.kind} event",
+                )
+                self._open[event_id] = transition.score
+                if recording:
+                    self._clip_pending.add(event_id)
+            case EventEnded(event_id=event_id, ended_wallclock=ended, snapshot=snapshot, score=score):
+                self._open.pop(event_id, None)
+                await until_written(
+                    lambda: events.close(event_id, ended, snapshot=snapshot, score=score),
+                    what=f"{cam_id}: recording the end of event {event_id}",
+                )
+                for key in snapshot or ():
+                    self._enqueue(key, "image/jpeg", {"camera": cam_id, "event": event_id})
+            case ClipWritten(event_ids=event_ids, key=key, facts=facts, metadata=metadata):
+                self._clip_pending.difference_update(event_ids)
+                await until_written(
+                    lambda: events.attach_clip(event_ids, key, facts),
+                    what=f"{cam_id}: recording clip {key}",
+                )
+                self._enqueue(key, "video/mp4", metadata)
+            case ClipFailed(event_ids=event_ids, reason=reason):
+                self._clip_pending.difference_update(event_ids)
+                await until_written(
+                    lambda: events.clip_failed(event_ids, reason), what=f"{cam_id}: recording a failed clip"
+                )
+            case SegmentWritten(key=key, facts=facts, end_wallclock=end, metadata=metadata):
+                indexed = await until_written(
+                    lambda: add_segment(
+                        events.sessions, camera_id=cam_id, key=key, facts=facts, end_wallclock=end
+                    ),
+                    what=f"{cam_id}: indexing segment {key}",
+                )
+                if indexed:
+                    self._enqueue(key, "video/mp4", metadata)
+                else:  # the camera was deleted meanwhile
+                    self.ctx.spool.path_for(key).unlink(missing_ok=True)
+            case LogLine():
+                _relog(message)
 
-    def _look(self, image: BGRImage, timestamp: float) -> tuple[BGRImage, list[Detection]]:
-        """Worker thread: black out the privacy masks, then detect. Snapshots use the masked image."""
-        if self.camera.privacy_masks:
-            image = apply_privacy_masks(image, self.camera.privacy_masks)
-        return image, self._detector.detect(image, timestamp)
+    def _enqueue(self, key: str, content_type: str, metadata: dict[str, str]) -> None:
+        try:
+            self.ctx.spool.enqueue(key, content_type=content_type, metadata=metadata)
+        except OSError:  # the row says "spooled": a missing file surfaces as a failed upload
+            log.exception("%s: %s could not be queued for upload", self.camera.id, key)
+            return
+        self.ctx.uploader.wake()
+
+    async def _settle(self, finished: WorkerFinished | None, failure: str) -> None:
+        """After the worker: close what it left open, and record camera events it never saw."""
+        events, now = self.ctx.events, time.time()
+        reason = failure or "the camera worker ended before writing it"
+        pending = sorted(self._clip_pending)
+        if pending:
+            await until_written(
+                lambda: events.clip_failed(pending, reason), what=f"{self.camera.id}: failing unwritten clips"
+            )
+            self._clip_pending.clear()
+        for event_id, score in list(self._open.items()):
+            await until_written(
+                functools.partial(events.close, event_id, now, snapshot=None, score=score),
+                what=f"{self.camera.id}: closing event {event_id} left open by the worker",
+            )
+        self._open.clear()
+        last = finished.last_command if finished is not None else 0
+        missed = [c for c in self._unhandled if c.seq > last]
+        self._unhandled.clear()
+        for command in missed:
+            await self._record_directly(command.event)
 
     async def on_camera_event(self, event: CameraEvent) -> None:
-        """A camera-side ONVIF event: motion or tamper turned on or off."""
-        key = f"onvif-{event.topic}"
-        is_open = key in self._open
-        if event.state == is_open:
-            return  # Initialized with the state we already know, or a repeat
-        kind, severity = ONVIF_KINDS[event.topic]
-        phase = Phase.START if event.state else Phase.END
-        # Camera clocks drift: the hub's clock places the event against its own recording.
-        transition = RuleEvent(phase, key, kind, severity, time.time(), score=1.0)
-        await self._on_transition(transition, self._last_image)
+        """A camera-side ONVIF event: to the worker while one runs (it has the video for a clip),
+        else recorded here without a clip."""
+        link = self._link
+        if link is None or f"onvif-{event.topic}" in self._direct:
+            await self._record_directly(event)  # an event opened here also ends here
+            return
+        self._seq += 1
+        command = CameraEventCommand(self._seq, event)
+        self._unhandled.append(command)
+        link.send(command)
 
-    async def _on_transition(self, transition: RuleEvent, image: BGRImage | None) -> None:
-        if transition.phase is Phase.START:
-            recording = self._running  # no stream now: the event is kept without a clip
-            event_id = await until_written(
-                lambda: self.ctx.events.open(self.camera.id, transition, recording=recording),
-                what=f"{self.camera.id}: recording the start of a {transition.kind} event",
+    async def _record_directly(self, event: CameraEvent) -> None:
+        transition = camera_transition(event)
+        known = self._direct.get(transition.key)
+        if event.state == (known is not None):
+            return
+        events, cam_id = self.ctx.events, self.camera.id
+        if event.state:
+            self._direct[transition.key] = await until_written(
+                lambda: events.open(cam_id, transition, recording=False),
+                what=f"{cam_id}: recording the start of a {transition.kind} event",
             )
-            self._open[transition.key] = _OpenEvent(event_id, transition.timestamp, transition.score, image)
-            if recording:
-                self._clips.event_started(event_id, transition.timestamp)
-            self.stats.events += 1
-            return
-        current = self._open.get(transition.key)
-        if current is None:
-            return
-        if transition.phase is Phase.UPDATE:
-            if transition.score >= current.best_score and image is not None:
-                current.best_score, current.best_image = transition.score, image
-            return
-        del self._open[transition.key]
-        self._clips.event_ended(current.id, transition.timestamp)
-        snapshot = await self._write_snapshot(current)
-        async with self._db_lock:
+        elif known is not None:
+            del self._direct[transition.key]
             await until_written(
-                lambda: self.ctx.events.close(
-                    current.id, transition.timestamp, snapshot=snapshot, score=current.best_score
-                ),
-                what=f"{self.camera.id}: recording the end of event {current.id}",
+                lambda: events.close(known, transition.timestamp, snapshot=None, score=transition.score),
+                what=f"{cam_id}: recording the end of event {known}",
             )
-        if snapshot is not None:
-            for key in snapshot:
-                self.ctx.spool.enqueue(key, content_type="image/jpeg", metadata=self._meta(current.id))
-            self.ctx.uploader.wake()
 
-    async def _write_snapshot(self, event: _OpenEvent) -> tuple[str, str] | None:
-        if event.best_image is None:
-            return None
-        started = datetime.fromtimestamp(event.started, UTC)
-        snap = keys.snapshot_key(self.camera.id, started, event.id)
-        thumb = keys.thumbnail_key(self.camera.id, started, event.id)
-        spool = self.ctx.spool
-        try:
-            await asyncio.to_thread(
-                write_snapshot, event.best_image, spool.path_for(snap), spool.path_for(thumb)
-            )
-        except (OSError, ValueError):
-            log.exception("%s: snapshot of event %s could not be written", self.camera.id, event.id)
-            return None
-        return snap, thumb
 
-    async def _write_clip(self, job: ClipJob) -> None:
-        started = datetime.fromtimestamp(job.packets[0].wallclock, UTC)
-        key = keys.clip_key(self.camera.id, started, job.clip_id)
-        try:
-            facts = await asyncio.to_thread(write_mp4, job.packets, self.ctx.spool.path_for(key))
-        except Exception as err:  # a broken clip must still let the event's ticket go out
-            log.exception("%s: clip for event(s) %s could not be written", self.camera.id, job.event_ids)
-            reason = str(err)
-            async with self._db_lock:
-                await until_written(
-                    lambda: self.ctx.events.clip_failed(job.event_ids, reason),
-                    what=f"{self.camera.id}: recording a failed clip",
-                )
-            return
-        async with self._db_lock:
-            await until_written(
-                lambda: self.ctx.events.attach_clip(job.event_ids, key, facts),
-                what=f"{self.camera.id}: recording clip {key}",
-            )
-        meta = self._meta(job.clip_id) | {
-            "start": started.isoformat(),
-            "end": datetime.fromtimestamp(facts.end_wallclock, UTC).isoformat(),
-            "sha256": facts.sha256,
-        }
-        self.ctx.spool.enqueue(key, content_type="video/mp4", metadata=meta)
-        self.ctx.uploader.wake()
-        log.info(
-            "%s: clip %s written (%.1f s, %d frames)", self.camera.id, key, facts.duration_s, facts.frames
+def _relog(line: LogLine) -> None:
+    logger = logging.getLogger(line.logger)
+    if logger.isEnabledFor(line.level):
+        record = logging.makeLogRecord(
+            {
+                "name": line.logger,
+                "levelno": line.level,
+                "levelname": logging.getLevelName(line.level),
+                "msg": line.message,
+                "exc_text": line.exc_text,
+            }
         )
-
-    async def _write_segment(self, job: SegmentJob) -> None:
-        """Continuous recording: the segment into the spool, its row into the index, then upload."""
-        started = datetime.fromtimestamp(job.start_wallclock, UTC)
-        key = keys.segment_key(self.camera.id, started)
-        try:
-            facts = await asyncio.to_thread(write_mp4, job.packets, self.ctx.spool.path_for(key))
-        except Exception:  # one broken segment must not stop the recording
-            log.exception("%s: segment %s could not be written", self.camera.id, key)
-            return
-        indexed = await until_written(
-            lambda: add_segment(
-                self.ctx.events.sessions,
-                camera_id=self.camera.id,
-                key=key,
-                facts=facts,
-                end_wallclock=job.end_wallclock,
-            ),
-            what=f"{self.camera.id}: indexing segment {key}",
-        )
-        if not indexed:
-            self.ctx.spool.path_for(key).unlink(missing_ok=True)
-            return
-        meta = {
-            "camera": self.camera.id,
-            "start": started.isoformat(),
-            "end": datetime.fromtimestamp(job.end_wallclock, UTC).isoformat(),
-            "sha256": facts.sha256,
-        }
-        self.ctx.spool.enqueue(key, content_type="video/mp4", metadata=meta)
-        self.ctx.uploader.wake()
-        log.debug("%s: segment %s written (%.1f s)", self.camera.id, key, facts.duration_s)
-
-    def _meta(self, event_id: str) -> dict[str, str]:
-        return {"camera": self.camera.id, "event": event_id}
-
-    async def _finish(self) -> None:
-        """End open events and write clips in progress; runs even when the stream failed."""
-        now = time.time()
-        for transition in self._rule.flush(now):
-            await self._on_transition(transition, None)
-        for key in [k for k in self._open if k.startswith("onvif-")]:
-            kind, severity = ONVIF_KINDS[key.removeprefix("onvif-")]
-            await self._on_transition(RuleEvent(Phase.END, key, kind, severity, now), None)
-        self._running = False
-        for job in self._clips.flush():
-            spawn(self._write_clip(job), name=f"{self.camera.id}-clip", tasks=self._writes)
-        for segment in self._segments.flush() if self._segments else ():
-            spawn(self._write_segment(segment), name=f"{self.camera.id}-segment", tasks=self._writes)
-        self._detector.reset()
-        while self._writes:
-            await asyncio.gather(*list(self._writes), return_exceptions=True)
+        logger.handle(record)

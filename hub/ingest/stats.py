@@ -19,6 +19,9 @@ class StreamStats:
     fps: float = 0.0
     nominal_fps: float | None = None  # what the stream announces
     bitrate_bps: float = 0.0
+    ring_seconds: float = 0.0  # pre-roll the ring buffer holds now
+    ring_bytes: int = 0
+    ring_starts_on_keyframe: bool = True  # false would mean an undecodable pre-roll
     _window_start: float = field(default_factory=time.monotonic)
     _window_packets: int = 0
     _window_bytes: int = 0
@@ -36,7 +39,7 @@ class StreamStats:
             self._window_start = time.monotonic()
             self._window_packets = self._window_bytes = 0
 
-    def as_dict(self) -> dict[str, float | int | str | None]:
+    def as_dict(self) -> dict[str, float | int | str | bool | None]:
         return {
             "packets": self.packets,
             "bytes": self.bytes,
@@ -48,4 +51,7 @@ class StreamStats:
             "codec": self.codec,
             "fps": round(self.fps, 2),
             "bitrate_bps": round(self.bitrate_bps),
+            "ring_seconds": round(self.ring_seconds, 2),
+            "ring_bytes": self.ring_bytes,
+            "ring_starts_on_keyframe": self.ring_starts_on_keyframe,
         }

@@ -27,7 +27,7 @@ from hub.events.store import EventStore
 from hub.ingest.camera_status import CameraStatusStore
 from hub.ingest.health import HealthEvent, HealthTracker
 from hub.ingest.onvif_events import OnvifEventBridge
-from hub.ingest.pipeline import CameraPipeline
+from hub.ingest.pipeline import CameraPipeline, PipelineCrashed
 
 log = logging.getLogger(__name__)
 
@@ -137,12 +137,12 @@ class Supervisor:
 
     async def _supervise(self, cam: CameraConfig) -> None:
         failures = 0
+        pipeline = self.make_pipeline(cam)  # one per camera: it outlives its workers
+        self.pipelines[cam.id] = pipeline
         while not self._ending(cam.id):
-            pipeline = self.make_pipeline(cam)
-            self.pipelines[cam.id] = pipeline
             came_online = False
 
-            async def online(pipeline: CameraPipeline = pipeline) -> None:
+            async def online() -> None:
                 nonlocal came_online, failures
                 came_online, failures = True, 0
                 await self._report(
@@ -161,6 +161,8 @@ class Supervisor:
                 status, reason = CameraStatus.UNAUTHORIZED, str(err)
             except SourceError as err:
                 status, reason = CameraStatus.OFFLINE, str(err)
+            except PipelineCrashed as err:  # already logged, with the worker's traceback if any
+                status, reason = CameraStatus.ERROR, str(err)
             except Exception as err:  # a bug in one pipeline must not take the others down
                 log.exception("%s: pipeline crashed", cam.id)
                 status, reason = CameraStatus.ERROR, f"internal error: {err}"

@@ -75,6 +75,11 @@ class PacketRingBuffer:
         return list(self._packets)[start:]
 
     @property
+    def starts_on_keyframe(self) -> bool:
+        """The invariant that makes any pre-roll decodable (true when empty)."""
+        return not self._packets or self._packets[0].is_keyframe
+
+    @property
     def seconds(self) -> float:
         if not self._packets:
             return 0.0
