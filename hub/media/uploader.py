@@ -51,6 +51,9 @@ class MediaUploader:
         self.status = UploaderStatus()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # One pass at a time: the hub's last pass at shutdown must not put the files that the
+        # background pass is putting right then, or they would reach the store twice.
+        self._pass = asyncio.Lock()
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="media-uploader")
@@ -78,7 +81,14 @@ class MediaUploader:
             self._wake.set()
 
     async def upload_pending(self) -> bool:
-        """Upload everything queued, oldest first. False when the store failed (retry later)."""
+        """Upload everything queued, oldest first. False when the store failed (retry later).
+
+        A call made while another pass runs waits for it, then uploads what is still queued.
+        """
+        async with self._pass:
+            return await self._upload_pass()
+
+    async def _upload_pass(self) -> bool:
         for dropped in await asyncio.to_thread(self.spool.evict_overflow):
             log.warning("spool: full; dropped continuous segment %s to keep event media", dropped.key)
             self.status.evicted += 1
