@@ -16,6 +16,7 @@ from hub.config.ingest import WorkerIsolation
 from hub.config.secret import load_or_create_secret
 from hub.db import migrate
 from hub.db.engine import create_engine, ping, session_factory
+from hub.events.keep import media_uploaded
 from hub.events.retry import until_written
 from hub.events.store import EventStore
 from hub.ingest.camera_status import CameraStatusStore
@@ -25,6 +26,7 @@ from hub.ingest.registry_watch import RegistryWatcher
 from hub.ingest.supervisor import Supervisor
 from hub.ingest.worker_link import InProcessLink, WorkerLink
 from hub.ingest.worker_process import ProcessLink
+from hub.media.reclaim import requeue_spooled
 from hub.media.spool import MediaSpool, SpoolEntry
 from hub.media.uploader import MediaUploader
 from hub.metrics import HubMetrics
@@ -96,6 +98,7 @@ class HubRuntime:
         except StorageUnavailable as err:
             log.error("object store (%s) is unavailable: %s; media waits in the spool", store.backend, err)
         spool = MediaSpool(s.storage.spool_dir, max_bytes=s.storage.spool_max_bytes)
+        await requeue_spooled(sessions, spool)  # before open() removes unqueued files
         waiting = spool.open()
         if waiting:
             log.info("spool: %d file(s) from an earlier run wait for upload", waiting)
@@ -114,6 +117,8 @@ class HubRuntime:
 
         async def stored(entry: SpoolEntry) -> None:
             await events.media_stored(entry.key)
+            # Sizes for the quota; the lock of a kept event's media that waited in the spool.
+            await media_uploaded(sessions=sessions, store=store, key=entry.key, size=entry.size)
 
         async def evicted(entry: SpoolEntry) -> None:
             await until_written(lambda: events.media_evicted(entry.key), what=f"marking {entry.key} dropped")

@@ -53,6 +53,22 @@ class MediaSpool:
                 path.unlink(missing_ok=True)
         return len(queued)
 
+    def unqueued_keys(self) -> list[str]:
+        """Keys of complete files that have no queue entry (``.part`` files are half-written).
+
+        A crash between a file's row being written and its queue entry leaves one of these:
+        :mod:`hub.media.reclaim` queues those the database knows; :meth:`open` removes the rest.
+        """
+        if not self.root.is_dir():
+            return []
+        queued = {e.path for e in self.pending()}
+        keys = []
+        for path in sorted(self.root.rglob("*")):
+            unfinished = path.name.endswith(".part")
+            if path.is_file() and not unfinished and self._queue not in path.parents and path not in queued:
+                keys.append(path.relative_to(self.root).as_posix())
+        return keys
+
     def path_for(self, key: str) -> Path:
         path = self.root / validate_key(key)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -66,6 +82,7 @@ class MediaSpool:
         seq = max(time.time_ns(), self._last_seq + 1)
         self._last_seq = seq
         entry = {"key": key, "content_type": content_type, "metadata": metadata}
+        self._queue.mkdir(parents=True, exist_ok=True)  # also before open(), for hub.media.reclaim
         tmp = self._queue / f"{seq}.json.tmp"
         tmp.write_text(json.dumps(entry))
         os.replace(tmp, self._queue / f"{seq}.json")
