@@ -18,6 +18,7 @@ def create_store(settings: StorageSettings, *, signing_key: bytes, public_url: s
             bucket=s3.bucket,
             secure=s3.secure,
             region=s3.region,
+            object_lock=settings.object_lock.enabled,
         )
     assert settings.local_path is not None  # filled in by HubSettings
     return LocalObjectStore(settings.local_path, signing_key=signing_key, base_url=public_url.rstrip("/"))

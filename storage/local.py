@@ -1,9 +1,14 @@
 """The embedded default backend: objects are files under a root directory.
 
 ``root/<key>`` holds the bytes; ``root/.meta~/<key>.json`` holds content type, metadata, size and
-sha256 so that stat and list can return them. ``~`` is outside the key alphabet
-(:func:`storage.base.validate_key`), so neither the sidecar directory nor a temp file
-(``<name>~<token>.tmp``) can ever collide with a key or show up in :meth:`LocalObjectStore.list`.
+sha256 so that stat and list can return them; ``root/.lock~/<key>.json`` holds the object's lock
+(retention mode and date, legal hold), which this class enforces on delete and put. ``~`` is
+outside the key alphabet (:func:`storage.base.validate_key`), so neither the sidecar directories
+nor a temp file (``<name>~<token>.tmp``) can ever collide with a key or show up in
+:meth:`LocalObjectStore.list`.
+
+The lock is as strong as the directory's permissions: anyone who can write the files can remove
+it. It gives the hub the same behaviour as S3 Object Lock, not tamper-proof storage.
 """
 
 from __future__ import annotations
@@ -21,12 +26,23 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, TypeVar
 
-from storage.base import ObjectInfo, ObjectStore, validate_key
+from storage.base import (
+    LockMode,
+    ObjectInfo,
+    ObjectLock,
+    ObjectStore,
+    check_relock,
+    check_unlock,
+    locked_error,
+    validate_key,
+    whole_second,
+)
 from storage.errors import ObjectNotFound, StorageError, StorageUnavailable
 from storage.presign import sign_object_url, verify_object_signature
 
 _T = TypeVar("_T")
 _META_DIR = ".meta~"
+_LOCK_DIR = ".lock~"
 _CHUNK = 1024 * 1024
 _DEFAULT_TYPE = "application/octet-stream"
 
@@ -46,13 +62,22 @@ class LocalObjectStore(ObjectStore):
 
     backend = "local"
 
-    def __init__(self, root: Path, *, signing_key: bytes, base_url: str) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        signing_key: bytes,
+        base_url: str,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         if not signing_key:
             raise ValueError("signing_key is empty")
         self._root = Path(root)
         self._meta = self._root / _META_DIR
+        self._locks = self._root / _LOCK_DIR
         self._signing_key = signing_key
         self._base_url = base_url.rstrip("/")
+        self._clock = clock  # when retentions run out; tests move it
 
     @property
     def root(self) -> Path:
@@ -74,6 +99,10 @@ class LocalObjectStore(ObjectStore):
 
     async def ping(self) -> None:
         await self._run(self._ping_sync)
+
+    @property
+    def supports_lock(self) -> bool:
+        return True
 
     async def put(
         self,
@@ -103,6 +132,18 @@ class LocalObjectStore(ObjectStore):
     async def delete(self, key: str) -> None:
         validate_key(key)
         await self._run(self._delete_sync, key)
+
+    async def lock(self, key: str, lock: ObjectLock) -> None:
+        validate_key(key)
+        await self._run(self._lock_sync, key, lock)
+
+    async def unlock(self, key: str) -> None:
+        validate_key(key)
+        await self._run(self._unlock_sync, key)
+
+    async def lock_of(self, key: str) -> ObjectLock:
+        validate_key(key)
+        return await self._run(self._lock_of_sync, key)
 
     async def presigned_get_url(self, key: str, expires: timedelta) -> str:
         validate_key(key)
@@ -138,6 +179,7 @@ class LocalObjectStore(ObjectStore):
     def _start_sync(self) -> None:
         self._root.mkdir(parents=True, exist_ok=True)
         self._meta.mkdir(exist_ok=True)
+        self._locks.mkdir(exist_ok=True)
 
     def _ping_sync(self) -> None:
         if not self._root.is_dir():
@@ -147,6 +189,9 @@ class LocalObjectStore(ObjectStore):
 
     def _sidecar(self, key: str) -> Path:
         return self._meta / f"{key}.json"
+
+    def _lock_record(self, key: str) -> Path:
+        return self._locks / f"{key}.json"
 
     def _make_parents(self, relative: str) -> None:
         """Create the folders of ``relative`` one by one, never re-creating a vanished root."""
@@ -161,6 +206,13 @@ class LocalObjectStore(ObjectStore):
     def _put_sync(self, key: str, data: bytes | Path, content_type: str, meta: dict[str, str]) -> ObjectInfo:
         if isinstance(data, Path) and not data.is_file():
             raise ValueError(f"cannot store {key!r}: source file {data} does not exist")
+        held = self._held_lock(key)
+        if held is not None:
+            if self._same_bytes(key, data):
+                return self._stat_sync(key)  # a retried upload of the locked object: nothing to do
+            raise locked_error(key, held, self._clock(), "overwrite it with other bytes")
+        if not (self._root / key).is_file():
+            self._lock_record(key).unlink(missing_ok=True)  # a stale record must not lock a new object
         self._make_parents(key)
         self._make_parents(f"{_META_DIR}/{key}")
         digest = hashlib.sha256()
@@ -221,13 +273,96 @@ class LocalObjectStore(ObjectStore):
     def _delete_sync(self, key: str) -> None:
         if not self._root.is_dir():
             raise self._root_missing()
-        for path in (self._root / key, self._sidecar(key)):
+        held = self._held_lock(key)
+        if held is not None:
+            raise locked_error(key, held, self._clock(), "delete it")
+        # The lock record goes last: a crash before it leaves a stale record, which counts for
+        # nothing without its object (see _held_lock).
+        for path in (self._root / key, self._sidecar(key), self._lock_record(key)):
             try:
                 path.unlink()
             except (FileNotFoundError, NotADirectoryError):
                 pass
             except IsADirectoryError as err:
                 raise self._not_found(key) from err
+
+    def _read_lock(self, key: str) -> ObjectLock:
+        """The lock record of ``key``; none is ``ObjectLock()``. An unreadable one counts as a
+        legal hold: a lock is never dropped because its record was damaged."""
+        try:
+            raw = json.loads(self._lock_record(key).read_bytes())
+            until = raw.get("retain_until")
+            return ObjectLock(
+                mode=LockMode(raw["mode"]) if raw.get("mode") else None,
+                retain_until=datetime.fromisoformat(until) if until else None,
+                legal_hold=bool(raw.get("legal_hold", False)),
+            )
+        except (FileNotFoundError, NotADirectoryError):
+            return ObjectLock()
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return ObjectLock(legal_hold=True)
+
+    def _write_lock(self, key: str, lock: ObjectLock) -> None:
+        if lock == ObjectLock():
+            self._lock_record(key).unlink(missing_ok=True)
+            return
+        self._make_parents(f"{_LOCK_DIR}/{key}")
+        body = json.dumps(
+            {
+                "mode": lock.mode.value if lock.mode else None,
+                "retain_until": lock.retain_until.isoformat() if lock.retain_until else None,
+                "legal_hold": lock.legal_hold,
+            },
+            sort_keys=True,
+        ).encode()
+        _atomic_write(self._lock_record(key), lambda out: out.write(body))
+
+    def _held_lock(self, key: str) -> ObjectLock | None:
+        """The lock of an existing object that holds now, else None (a stale record of a deleted
+        object holds nothing)."""
+        if not (self._root / key).is_file():
+            return None
+        lock = self._read_lock(key)
+        return lock if lock.held(self._clock()) else None
+
+    def _same_bytes(self, key: str, data: bytes | Path) -> bool:
+        try:
+            stored = json.loads(self._sidecar(key).read_bytes()).get("sha256")
+        except (FileNotFoundError, NotADirectoryError, ValueError):
+            return False
+        digest = hashlib.sha256()
+        if isinstance(data, bytes):
+            digest.update(data)
+        else:
+            with data.open("rb") as src:
+                while chunk := src.read(_CHUNK):
+                    digest.update(chunk)
+        return bool(stored) and digest.hexdigest() == stored
+
+    def _lock_sync(self, key: str, lock: ObjectLock) -> None:
+        self._stat_sync(key)  # ObjectNotFound
+        now = self._clock()
+        current = self._read_lock(key)
+        check_relock(key, current, lock, now)
+        legal_hold = current.legal_hold or lock.legal_hold
+        if lock.mode is not None and lock.retain_until is not None:
+            updated = ObjectLock(lock.mode, whole_second(lock.retain_until), legal_hold)
+        elif current.retained(now):
+            updated = ObjectLock(current.mode, current.retain_until, legal_hold)
+        else:
+            updated = ObjectLock(legal_hold=legal_hold)
+        self._write_lock(key, updated)
+
+    def _unlock_sync(self, key: str) -> None:
+        self._stat_sync(key)
+        now = self._clock()
+        current = self._read_lock(key)
+        check_unlock(key, current, now)
+        self._write_lock(key, ObjectLock())
+
+    def _lock_of_sync(self, key: str) -> ObjectLock:
+        self._stat_sync(key)
+        return self._read_lock(key)
 
     def _not_found(self, key: str) -> StorageError:
         if not self._root.is_dir():

@@ -8,6 +8,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.api.problems import MEDIA_TYPE as PROBLEM_MEDIA
+from hub.api.schemas_keep import KeepOut
 from hub.db.models import CameraStatus, EventState, MediaState, TicketState
 
 T = TypeVar("T")
@@ -48,6 +49,7 @@ EVENT_EXAMPLE: dict[str, Any] = {
     "snapshot_state": "stored",
     "links": EVENT_LINKS_EXAMPLE,
     "details": {"rule": "motion"},
+    "keep": None,
 }
 TICKET_EXAMPLE: dict[str, Any] = {
     "id": TICKET_ID_EXAMPLE,
@@ -225,6 +227,7 @@ class EventOut(BaseModel):
     snapshot_state: MediaState
     links: dict[str, str]
     details: dict[str, Any]
+    keep: KeepOut | None = Field(None, description="The evidence hold, while an operator keeps the event")
 
 
 class TicketOut(BaseModel):

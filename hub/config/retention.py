@@ -1,6 +1,8 @@
-"""The retention section: how many days each kind of media is kept, and how often the sweeper runs.
+"""The retention section: how many days each kind of media is kept, the storage quota, and how often
+the sweeper runs.
 
 A camera's ``retention`` (``hub.registry.specs.RetentionSpec``) overrides these days field by field.
+Events an operator marks keep are never deleted by days or by the quota.
 """
 
 from __future__ import annotations
@@ -31,6 +33,16 @@ class RetentionSettings(StrictModel):
         le=3650,
         title="Continuous recording",
         description="Days continuous-recording segments (segments/<camera>/...) are kept.",
+    )
+    quota_bytes: int | None = Field(
+        None,
+        ge=1024 * 1024,
+        title="Storage quota",
+        description=(
+            "Bytes the stored media (clips, snapshots, thumbnails, continuous segments) may take; "
+            "over it, each sweep deletes the oldest continuous segments first, then the oldest event "
+            "media, never kept events nor media whose ticket is undelivered. None: no quota."
+        ),
     )
     sweep_interval_s: float = Field(
         3600,

@@ -1,4 +1,5 @@
-"""The object store section: a local directory or an S3-compatible server, plus the upload spool."""
+"""The object store section: a local directory or an S3-compatible server, the upload spool, and
+object lock (WORM) for evidence that an operator marks keep."""
 
 from __future__ import annotations
 
@@ -18,6 +19,37 @@ _BUCKET_CHARS = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 class StorageBackend(enum.StrEnum):
     LOCAL = "local"
     S3 = "s3"
+
+
+class ObjectLockMode(enum.StrEnum):
+    """How a kept event's objects are locked: an S3 retention in one of its two modes, or a legal hold."""
+
+    GOVERNANCE = "governance"  # for `days`; the hub can release it early (the operator's DELETE)
+    COMPLIANCE = "compliance"  # for `days`; nobody can release or shorten it before then
+    LEGAL_HOLD = "legal_hold"  # no date: until the operator releases it
+
+
+class ObjectLockSettings(StrictModel):
+    enabled: bool = Field(
+        False,
+        title="Object lock",
+        description=(
+            "Lock (WORM) the clip, snapshot and thumbnail of events an operator marks keep. On S3 the "
+            "bucket must be created with Object Lock, which the hub does when it creates the bucket."
+        ),
+    )
+    mode: ObjectLockMode = Field(
+        ObjectLockMode.GOVERNANCE,
+        title="Lock mode",
+        description="governance or compliance retention for `days`, or legal_hold until released.",
+    )
+    days: int = Field(
+        365,
+        ge=1,
+        le=36500,
+        title="Lock days",
+        description="Days a governance or compliance retention lasts from the moment keep is marked.",
+    )
 
 
 class S3Settings(StrictModel):
@@ -52,6 +84,11 @@ class StorageSettings(StrictModel):
         300, ge=10, le=86400, title="Link lifetime", description="Seconds a presigned media URL is valid."
     )
     s3: S3Settings = Field(default_factory=S3Settings, title="S3", description="Used when backend is s3.")
+    object_lock: ObjectLockSettings = Field(
+        default_factory=ObjectLockSettings,
+        title="Object lock",
+        description="WORM locks on kept evidence (S3 Object Lock, or a lock record in the local store).",
+    )
 
     @model_validator(mode="after")
     def _checks(self) -> StorageSettings:

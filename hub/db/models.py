@@ -30,6 +30,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from hub.config.storage import ObjectLockMode
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -121,6 +123,16 @@ class MediaState(enum.StrEnum):
     EXPIRED = "expired"
 
 
+class KeepLock(enum.StrEnum):
+    """Where the object lock (WORM) of a kept event's media stands (migration 0004)."""
+
+    NONE = "none"  # not kept, or kept with object lock off
+    PENDING = "pending"  # media still in the spool, or the store was unavailable: locked later
+    LOCKED = "locked"  # every stored medium of the event is locked
+    FAILED = "failed"  # the store cannot lock (keep_lock_error says why); the keep still holds
+    RELEASING = "releasing"  # released by the operator; the locks are being lifted
+
+
 class TicketState(enum.StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"
@@ -201,6 +213,7 @@ class Event(Base):
     __table_args__ = (
         Index("ix_events_camera_started", "camera_id", "started_at"),
         Index("ix_events_state", "state"),
+        Index("ix_events_keep_lock_state", "keep_lock_state"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -225,6 +238,21 @@ class Event(Base):
     snapshot_state: Mapped[MediaState] = mapped_column(_enum(MediaState), default=MediaState.NONE)
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Evidence hold (migration 0004): while keep_at is set, neither retention nor the quota
+    # deletes the event's clip, snapshot or thumbnail. keep_lock_* say how the objects are locked,
+    # with the mode and date fixed when keep was marked (the config may change later).
+    keep_at: Mapped[datetime | None] = mapped_column(default=None)
+    keep_by: Mapped[str | None] = mapped_column(String(128), default=None)
+    keep_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    keep_until: Mapped[datetime | None] = mapped_column(default=None)  # the lock's retention date
+    keep_lock_mode: Mapped[ObjectLockMode | None] = mapped_column(_enum(ObjectLockMode), default=None)
+    keep_lock_state: Mapped[KeepLock] = mapped_column(
+        _enum(KeepLock), default=KeepLock.NONE, server_default=KeepLock.NONE.value
+    )
+    keep_lock_error: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Stored sizes, for the quota (the clip's is clip_bytes); null before 0004 or until uploaded.
+    snapshot_bytes: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    thumbnail_bytes: Mapped[int | None] = mapped_column(BigInteger, default=None)
 
 
 class Ticket(Base):

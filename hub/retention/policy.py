@@ -7,6 +7,8 @@ never ended):
   events (merged clips) expires only when it has expired for every one of them.
 - A stored snapshot and its thumbnail expire together ``snapshot_days`` after the event's end.
 - Media still being recorded or waiting in the spool (``recording``, ``spooled``) is never touched.
+- A kept event (an operator's evidence hold) loses nothing: not its clip (nor a clip it shares
+  with other events), not its snapshot, not its row.
 - A medium is *gone* when retention deleted it (``expired``), or when there never was one
   (``none``, ``failed``) and its retention ran out. When both are gone the event row is deleted
   with its ticket, but only if that ticket was delivered: an undelivered ticket is never dropped,
@@ -75,6 +77,9 @@ class EventMedia:
     thumbnail_key: str | None
     snapshot_state: MediaState
     ticket: TicketState | None  # None: no ticket row (yet)
+    kept: bool = False  # an operator marked it keep
+    clip_bytes: int = 0  # the stored clip's size (shared clips: the same on every event)
+    snapshot_bytes: int = 0  # the stored snapshot's and thumbnail's sizes together
 
     @property
     def end(self) -> datetime:
@@ -113,6 +118,16 @@ class ExpiryPlan:
         """Events kept whose snapshot is to be marked ``expired``."""
         return frozenset(self.expire_snapshots) - frozenset(self.delete_events)
 
+    def without(self, events: Iterable[str], clip_keys: Iterable[str]) -> ExpiryPlan:
+        """The plan less everything of ``events`` and every use of ``clip_keys``: for events marked
+        keep (and the clips they hold) after the plan was made."""
+        skip, held = frozenset(events), frozenset(clip_keys)
+        return ExpiryPlan(
+            expire_clips={e: k for e, k in self.expire_clips.items() if e not in skip and k not in held},
+            expire_snapshots={e: ks for e, ks in self.expire_snapshots.items() if e not in skip},
+            delete_events={e: ks for e, ks in self.delete_events.items() if e not in skip and not ks & held},
+        )
+
     def settled(self, deleted: Iterable[str]) -> ExpiryPlan:
         """The part of the plan whose objects are all gone: what may be written after a partial
         delete (the store failed midway), so no row says ``stored`` for a missing object."""
@@ -130,6 +145,8 @@ def _clip_expired(event: EventMedia, days: RetentionDays, now: datetime) -> bool
 
 def _clip_done(event: EventMedia, days: RetentionDays, now: datetime) -> bool:
     """Whether this event no longer needs its (maybe shared) clip object."""
+    if event.kept:
+        return False
     if event.clip_state is MediaState.EXPIRED:
         return True
     return event.clip_state is MediaState.STORED and _clip_expired(event, days, now)
@@ -166,6 +183,8 @@ def expired_media(
     expire_snapshots: dict[str, tuple[str, ...]] = {}
     delete_events: dict[str, frozenset[str]] = {}
     for event in rows:
+        if event.kept:
+            continue
         d = days[event.event_id]
         needed: set[str] = set()
         if event.clip_state is MediaState.STORED and event.clip_key in expired_clip_keys:

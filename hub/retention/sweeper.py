@@ -1,10 +1,16 @@
-"""The retention sweeper: deletes expired objects from the store, then their rows and fields.
+"""The retention sweeper: deletes expired objects from the store, then their rows and fields, and
+keeps the stored media under the quota.
+
+Each sweep: (1) retries object locks of kept events left pending and finishes releases
+(:func:`hub.events.keep.settle_locks`); (2) days-based retention of event media; (3) of continuous
+segments; (4) the quota (:mod:`hub.retention.quota`).
 
 Objects go first and the database follows in one transaction per batch, restricted to what was
 really deleted (``ExpiryPlan.settled``), so the database never calls a missing object ``stored``
 for longer than a crash between the two steps; the next sweep finds the same rows again and
-finishes them (a missing object counts as deleted). When the store is unavailable the sweep stops
-and the next one retries.
+finishes them (a missing object counts as deleted). Just before deleting, the plan is checked
+once more against events marked keep meanwhile. An object the store keeps locked is skipped and
+counted. When the store is unavailable the sweep stops and the next one retries.
 """
 
 from __future__ import annotations
@@ -17,23 +23,25 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import or_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.aio import cancel_and_wait
 from hub.config.retention import RetentionSettings
-from hub.db.models import Camera, Event, MediaState, Ticket, TicketState
+from hub.db.models import Event, MediaState
+from hub.events.keep import settle_locks
+from hub.retention import rows
 from hub.retention.policy import (
     CONTINUOUS_PREFIX,
-    EventMedia,
     ExpiryPlan,
     RetentionDays,
     earliest_cutoff,
     expired_media,
     expired_segments,
 )
+from hub.retention.quota import Usage, event_media_to_free, quota_alarm, segments_to_free
 from storage.base import ObjectStore
-from storage.errors import ObjectNotFound, StorageUnavailable
+from storage.errors import ObjectLocked, ObjectNotFound, StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +55,34 @@ class SweepReport:
     snapshots_expired: int = 0
     events_deleted: int = 0
     segments_deleted: int = 0
+    quota_freed_bytes: int = 0
+    locked_skipped: int = 0  # objects the store refused to delete: locked (WORM)
+    locked_example: str = ""
     interrupted: bool = False  # the store failed; the rest waits for the next sweep
     error: str = ""
+
+
+@dataclass(slots=True)
+class QuotaStatus:
+    """What the last sweep found; ``alarm`` is set while the quota cannot be met."""
+
+    quota_bytes: int | None = None
+    stored_bytes: int | None = None  # None until a sweep has measured it
+    kept_bytes: int = 0
+    kept_events: int = 0
+    alarm: str = ""
+    checked_at: datetime | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "quota_bytes": self.quota_bytes,
+            "stored_bytes": self.stored_bytes,
+            "kept_bytes": self.kept_bytes,
+            "kept_events": self.kept_events,
+            "quota_exceeded": bool(self.alarm),
+            "alarm": self.alarm,
+            "checked_at": self.checked_at.isoformat() if self.checked_at else None,
+        }
 
 
 class _StoreDown(Exception):
@@ -75,6 +109,7 @@ class RetentionSweeper:
             continuous=settings.continuous_days,
         )
         self.last_report: SweepReport | None = None
+        self.quota = QuotaStatus(quota_bytes=settings.quota_bytes)
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -83,6 +118,15 @@ class RetentionSweeper:
     async def stop(self) -> None:
         task, self._task = self._task, None
         await cancel_and_wait(task)
+
+    def status(self) -> dict[str, Any]:
+        """For ``GET /status``: the quota and the last sweep."""
+        report = self.last_report
+        return {
+            **self.quota.as_dict(),
+            "last_sweep_interrupted": report.interrupted if report else None,
+            "locked_skipped": report.locked_skipped if report else 0,
+        }
 
     async def _run(self) -> None:
         while True:
@@ -93,12 +137,15 @@ class RetentionSweeper:
             await asyncio.sleep(self.settings.sweep_interval_s)
 
     async def sweep_once(self, now: datetime) -> SweepReport:
-        """One pass over every event and continuous segment that may have expired at ``now``."""
+        """One pass over every event and continuous segment that may have expired at ``now``,
+        then the quota."""
         report = SweepReport()
         try:
-            overrides = await self._overrides()
+            await self._settle_locks(now)
+            overrides = await rows.camera_overrides(self.sessions)
             await self._sweep_events(now, overrides, report)
             await self._sweep_segments(now, overrides, report)
+            await self._enforce_quota(now, report)
         except _StoreDown as err:
             report.interrupted = True
             report.error = str(err)
@@ -106,110 +153,44 @@ class RetentionSweeper:
         self.last_report = report
         if report.objects_deleted or report.events_deleted:
             log.info(
-                "retention: deleted %d object(s) (%d clip(s), %d snapshot(s), %d segment(s)) and %d event(s)",
+                "retention: deleted %d object(s) (%d clip(s), %d snapshot(s), %d segment(s); %d byte(s) "
+                "for the quota) and %d event(s)",
                 report.objects_deleted,
                 report.clips_expired,
                 report.snapshots_expired,
                 report.segments_deleted,
+                report.quota_freed_bytes,
                 report.events_deleted,
+            )
+        if report.locked_skipped:
+            log.warning(
+                "retention: %d object(s) are locked in the store and were left for now (%s)",
+                report.locked_skipped,
+                report.locked_example,
             )
         return report
 
-    async def _overrides(self) -> dict[str, dict[str, Any] | None]:
-        async with self.sessions() as session:
-            rows = (await session.execute(select(Camera.id, Camera.retention))).all()
-        return {camera_id: retention for camera_id, retention in rows}
+    async def _settle_locks(self, now: datetime) -> None:
+        try:
+            await settle_locks(
+                sessions=self.sessions, store=self.store, now=now, limit=self.settings.batch_size
+            )
+        except StorageUnavailable as err:
+            raise _StoreDown(set(), err) from err
+
+    # -- days ----------------------------------------------------------------------------------
 
     async def _sweep_events(self, now: datetime, overrides: Overrides, report: SweepReport) -> None:
         cutoff = earliest_cutoff(self.defaults, overrides.values(), now)
-        after: tuple[datetime, str] | None = None
+        after: rows.Cursor | None = None
         while True:
-            batch, after = await self._load_batch(cutoff, after)
+            batch, sharing, after = await rows.load_events(
+                self.sessions, where=[Event.started_at <= cutoff], after=after, limit=self.settings.batch_size
+            )
             if after is None:
                 return
-            plan = expired_media(batch, defaults=self.defaults, overrides=overrides, now=now)
-            try:
-                deleted = await self._delete_objects(plan.deletion_order())
-            except _StoreDown as err:
-                await self._apply(plan.settled(err.deleted), report)
-                report.objects_deleted += len(err.deleted)
-                raise
-            report.objects_deleted += len(deleted)
-            await self._apply(plan, report)
-
-    async def _load_batch(
-        self, cutoff: datetime, after: tuple[datetime, str] | None
-    ) -> tuple[list[EventMedia], tuple[datetime, str] | None]:
-        """The next events (by start) that started before ``cutoff``, with every event sharing
-        a clip with one of them, and their tickets' states."""
-        query = select(Event).where(Event.started_at <= cutoff)
-        if after is not None:
-            started, event_id = after
-            query = query.where(
-                or_(Event.started_at > started, and_(Event.started_at == started, Event.id > event_id))
-            )
-        query = query.order_by(Event.started_at, Event.id).limit(self.settings.batch_size)
-        async with self.sessions() as session:
-            events = list((await session.scalars(query)).all())
-            ids = {e.id for e in events}
-            clip_keys = {e.clip_key for e in events if e.clip_key is not None}
-            if clip_keys:
-                sharing = select(Event).where(Event.clip_key.in_(clip_keys), Event.id.not_in(ids))
-                siblings = list((await session.scalars(sharing)).all())
-            else:
-                siblings = []
-            all_ids = ids | {e.id for e in siblings}
-            found = await session.execute(
-                select(Ticket.event_id, Ticket.state).where(Ticket.event_id.in_(all_ids))
-            )
-            tickets: dict[str, TicketState] = {event_id: state for event_id, state in found.all()}
-        facts = [_facts(e, tickets.get(e.id)) for e in (*events, *siblings)]
-        cursor = (events[-1].started_at, events[-1].id) if events else None
-        return facts, cursor
-
-    async def _delete_objects(self, keys: Sequence[str]) -> set[str]:
-        deleted: set[str] = set()
-        for key in keys:
-            try:
-                with contextlib.suppress(ObjectNotFound):  # already gone is as good as deleted
-                    await self.store.delete(key)
-            except StorageUnavailable as err:
-                raise _StoreDown(deleted, err) from err
-            deleted.add(key)
-        return deleted
-
-    async def _apply(self, plan: ExpiryPlan, report: SweepReport) -> None:
-        """Write the plan's row changes in one transaction."""
-        doomed = sorted(plan.delete_events)
-        clips = sorted(plan.update_clips)
-        snapshots = sorted(plan.update_snapshots)
-        if not (doomed or clips or snapshots):
-            return
-        async with self.sessions.begin() as session:
-            if clips:
-                await session.execute(
-                    update(Event)
-                    .where(Event.id.in_(clips), Event.clip_state == MediaState.STORED)
-                    .values(clip_state=MediaState.EXPIRED)
-                )
-            if snapshots:
-                await session.execute(
-                    update(Event)
-                    .where(Event.id.in_(snapshots), Event.snapshot_state == MediaState.STORED)
-                    .values(snapshot_state=MediaState.EXPIRED)
-                )
-            if doomed:
-                # Only rows whose ticket is delivered: an undelivered ticket is never dropped.
-                delivered = select(Ticket.event_id).where(
-                    Ticket.event_id.in_(doomed), Ticket.state == TicketState.DELIVERED
-                )
-                gone = sorted((await session.scalars(delivered)).all())
-                if gone:
-                    await session.execute(delete(Ticket).where(Ticket.event_id.in_(gone)))
-                    await session.execute(delete(Event).where(Event.id.in_(gone)))
-                report.events_deleted += len(gone)
-        report.clips_expired += len(set(plan.expire_clips.values()))
-        report.snapshots_expired += len(plan.expire_snapshots)
+            plan = expired_media([*batch, *sharing], defaults=self.defaults, overrides=overrides, now=now)
+            await self._carry_out(await self._without_kept(plan), report)
 
     async def _sweep_segments(self, now: datetime, overrides: Overrides, report: SweepReport) -> None:
         try:
@@ -217,27 +198,140 @@ class RetentionSweeper:
         except StorageUnavailable as err:
             raise _StoreDown(set(), err) from err
         keys = expired_segments(objects, defaults=self.defaults, overrides=overrides, now=now)
+        await self._delete_segments(keys, report)
+
+    # -- quota ---------------------------------------------------------------------------------
+
+    async def _enforce_quota(self, now: datetime, report: SweepReport) -> None:
+        quota = self.settings.quota_bytes
+        used = await rows.usage(self.sessions)
+        if quota is not None and used.total > quota:
+            freed = await self._quota_segments(used.total - quota, report)
+            if used.total - freed > quota:
+                await self._quota_events(used.total - freed - quota, report)
+            used = await rows.usage(self.sessions)
+        self._record_quota(used, quota, now)
+
+    async def _quota_segments(self, excess: int, report: SweepReport) -> int:
+        freed = 0
+        after: rows.Cursor | None = None
+        while freed < excess:
+            segments, after = await rows.stored_segments(
+                self.sessions, after=after, limit=self.settings.batch_size
+            )
+            if after is None:
+                break
+            chosen = segments_to_free(segments, excess - freed)
+            sizes = {s.key: s.bytes for s in chosen}
+            try:
+                deleted = await self._delete_segments(list(sizes), report)
+            except _StoreDown as err:
+                report.quota_freed_bytes += sum(sizes[k] for k in err.deleted)
+                raise
+            freed += sum(sizes[k] for k in deleted)
+            report.quota_freed_bytes += sum(sizes[k] for k in deleted)
+        return freed
+
+    async def _quota_events(self, excess: int, report: SweepReport) -> int:
+        freed = 0
+        after: rows.Cursor | None = None
+        stored = or_(Event.clip_state == MediaState.STORED, Event.snapshot_state == MediaState.STORED)
+        while freed < excess:
+            batch, sharing, after = await rows.load_events(
+                self.sessions,
+                where=[Event.keep_at.is_(None), stored],
+                after=after,
+                limit=self.settings.batch_size,
+            )
+            if after is None:
+                break
+            choice = event_media_to_free(batch, excess - freed, sharing=sharing)
+            plan = await self._without_kept(choice.plan)
+            try:
+                done = await self._carry_out(plan, report)
+            except _StoreDown as err:
+                report.quota_freed_bytes += choice.freed(plan.settled(err.deleted))
+                raise
+            freed += choice.freed(done)
+            report.quota_freed_bytes += choice.freed(done)
+        return freed
+
+    def _record_quota(self, used: Usage, quota: int | None, now: datetime) -> None:
+        alarm = quota_alarm(used, quota) if quota is not None else ""
+        if alarm and not self.quota.alarm:
+            log.error("retention: %s", alarm)  # once, when it starts; the status shows it meanwhile
+        elif self.quota.alarm and not alarm:
+            log.info("retention: stored media are within the quota again (%d of %s bytes)", used.total, quota)
+        self.quota = QuotaStatus(
+            quota_bytes=quota,
+            stored_bytes=used.total,
+            kept_bytes=used.kept,
+            kept_events=used.kept_events,
+            alarm=alarm,
+            checked_at=now,
+        )
+
+    # -- shared steps --------------------------------------------------------------------------
+
+    async def _without_kept(self, plan: ExpiryPlan) -> ExpiryPlan:
+        """The plan less events marked keep since it was made (and the clips they use)."""
+        events = {*plan.expire_clips, *plan.expire_snapshots, *plan.delete_events}
+        if not events:
+            return plan
+        kept, held = await rows.kept_among(
+            self.sessions, event_ids=events, clip_keys=plan.expire_clips.values()
+        )
+        return plan.without(kept, held) if kept or held else plan
+
+    async def _carry_out(self, plan: ExpiryPlan, report: SweepReport) -> ExpiryPlan:
+        """Delete the plan's objects, then write what was really deleted; returns that part."""
         try:
-            deleted = await self._delete_objects(keys)
+            deleted = await self._delete_objects(plan.deletion_order(), report)
         except _StoreDown as err:
+            await self._apply(plan.settled(err.deleted), report)
+            report.objects_deleted += len(err.deleted)
+            raise
+        report.objects_deleted += len(deleted)
+        done = plan.settled(deleted)
+        await self._apply(done, report)
+        return done
+
+    async def _delete_segments(self, keys: Sequence[str], report: SweepReport) -> set[str]:
+        try:
+            deleted = await self._delete_objects(keys, report)
+        except _StoreDown as err:
+            await rows.delete_segment_rows(self.sessions, keys=err.deleted)
             report.segments_deleted += len(err.deleted)
             report.objects_deleted += len(err.deleted)
             raise
+        await rows.delete_segment_rows(self.sessions, keys=deleted)
         report.segments_deleted += len(deleted)
         report.objects_deleted += len(deleted)
+        return deleted
+
+    async def _delete_objects(self, keys: Sequence[str], report: SweepReport) -> set[str]:
+        deleted: set[str] = set()
+        for key in keys:
+            try:
+                with contextlib.suppress(ObjectNotFound):  # already gone is as good as deleted
+                    await self.store.delete(key)
+            except StorageUnavailable as err:
+                raise _StoreDown(deleted, err) from err
+            except ObjectLocked as err:
+                report.locked_skipped += 1
+                report.locked_example = report.locked_example or str(err)
+                continue
+            deleted.add(key)
+        return deleted
+
+    async def _apply(self, plan: ExpiryPlan, report: SweepReport) -> None:
+        report.events_deleted += await rows.apply_plan(self.sessions, plan)
+        report.clips_expired += len(set(plan.expire_clips.values()))
+        report.snapshots_expired += len(plan.expire_snapshots)
 
 
-def _facts(event: Event, ticket: TicketState | None) -> EventMedia:
-    return EventMedia(
-        event_id=event.id,
-        camera_id=event.camera_id,
-        state=event.state,
-        started_at=event.started_at,
-        ended_at=event.ended_at,
-        clip_key=event.clip_key,
-        clip_state=event.clip_state,
-        snapshot_key=event.snapshot_key,
-        thumbnail_key=event.thumbnail_key,
-        snapshot_state=event.snapshot_state,
-        ticket=ticket,
-    )
+def retention_status(sweeper: RetentionSweeper | None) -> dict[str, Any]:
+    """The sweeper's status, or what a hub whose sweeper is not running shows."""
+    if sweeper is None:
+        return {**QuotaStatus().as_dict(), "last_sweep_interrupted": None, "locked_skipped": 0}
+    return sweeper.status()

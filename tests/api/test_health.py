@@ -86,6 +86,8 @@ async def test_status_shows_storage_spool_and_tickets(hub: RunningHub) -> None:
             "last_error": "",
             "last_success_at": None,
         },
+        "retention": response.json()["retention"]
+        | {"quota_bytes": None, "quota_exceeded": False, "alarm": ""},
     }
 
 
@@ -133,6 +135,8 @@ async def test_openapi_lists_every_route(hub: RunningHub) -> None:
             for action in ("continuous", "relative", "absolute", "stop", "presets", "presets/{token}/goto")
         ),
         ("delete", f"{API}/cameras/{{camera_id}}/ptz/presets/{{token}}"),
+        ("put", f"{API}/events/{{event_id}}/keep"),
+        ("delete", f"{API}/events/{{event_id}}/keep"),
     }
     assert listed == reads | writes
     assert document["info"]["version"] == __version__

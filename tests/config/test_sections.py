@@ -15,7 +15,9 @@ from hub.config import (
     StorageSettings,
     WebhookSettings,
 )
-from hub.config.storage import bucket_name_problem
+from hub.config.loader import load_settings
+from hub.config.retention import RetentionSettings
+from hub.config.storage import ObjectLockMode, bucket_name_problem
 
 BAD_CHARS = (
     "may hold only lowercase letters, digits, '.' and '-', and must start and end with a letter or digit"
@@ -150,3 +152,40 @@ def test_unknown_database_scheme() -> None:
     with pytest.raises(ValidationError) as caught:
         HubSettings(database_url="mysql://h/db")
     assert _messages(caught) == ["Value error, database_url must start with sqlite:// or postgresql://"]
+
+
+def test_object_lock_is_off_by_default_and_checked() -> None:
+    lock = StorageSettings().object_lock
+    assert (lock.enabled, lock.mode, lock.days) == (False, ObjectLockMode.GOVERNANCE, 365)
+    on = StorageSettings(object_lock={"enabled": True, "mode": "legal_hold"}).object_lock
+    assert (on.enabled, on.mode) == (True, ObjectLockMode.LEGAL_HOLD)
+    with pytest.raises(ValidationError) as caught:
+        StorageSettings(object_lock={"mode": "forever"})
+    assert _messages(caught) == ["Input should be 'governance', 'compliance' or 'legal_hold'"]
+    with pytest.raises(ValidationError):
+        StorageSettings(object_lock={"days": 0})
+    with pytest.raises(ValidationError):
+        StorageSettings(object_lock={"enabled": True, "retain": 3})  # a typo is an error
+
+
+def test_quota_is_off_by_default_and_at_least_a_mebibyte() -> None:
+    assert RetentionSettings().quota_bytes is None
+    assert RetentionSettings(quota_bytes=2**40).quota_bytes == 2**40
+    with pytest.raises(ValidationError) as caught:
+        RetentionSettings(quota_bytes=1000)
+    assert _messages(caught) == ["Input should be greater than or equal to 1048576"]
+
+
+def test_object_lock_and_quota_from_the_environment() -> None:
+    settings = load_settings(
+        None,
+        env={
+            "HUB_STORAGE__OBJECT_LOCK__ENABLED": "true",
+            "HUB_STORAGE__OBJECT_LOCK__MODE": "compliance",
+            "HUB_STORAGE__OBJECT_LOCK__DAYS": "3650",
+            "HUB_RETENTION__QUOTA_BYTES": "1099511627776",
+        },
+    )
+    lock = settings.storage.object_lock
+    assert (lock.enabled, lock.mode, lock.days) == (True, ObjectLockMode.COMPLIANCE, 3650)
+    assert settings.retention.quota_bytes == 1099511627776

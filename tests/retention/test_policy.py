@@ -40,6 +40,7 @@ def event(
     ticket: TicketState | None = DELIVERED,
     clip_key: str | None = None,
     state: EventState = EventState.CLOSED,
+    kept: bool = False,
 ) -> EventMedia:
     """An event that started at T0 and (unless ``ended`` is None) ended ``ended`` later."""
     return EventMedia(
@@ -54,6 +55,7 @@ def event(
         thumbnail_key=f"thumbnails/{camera}/{event_id}.jpg",
         snapshot_state=snapshot,
         ticket=ticket,
+        kept=kept,
     )
 
 
@@ -187,6 +189,32 @@ def test_settled_keeps_only_what_was_really_deleted() -> None:
     assert partial.update_clips == {"a", "b"}
     assert result.settled(result.delete_keys) == result
     assert result.settled(set()) == ExpiryPlan()
+
+
+def test_a_kept_event_loses_nothing_however_old() -> None:
+    assert plan(event("k", kept=True), at=timedelta(days=3650)) == ExpiryPlan()
+    gone = plan(event("k", kept=True, clip=EXPIRED, snapshot=EXPIRED), at=timedelta(days=3650))
+    assert gone == ExpiryPlan()  # not even its row
+
+
+def test_a_clip_shared_with_a_kept_event_stays() -> None:
+    shared = "clips/cam/merged.mp4"
+    result = plan(event("p", clip_key=shared), event("k", clip_key=shared, kept=True), at=timedelta(days=365))
+    assert result.expire_clips == {}
+    assert result.expire_snapshots == {"p": snaps("p")}
+    assert result.delete_events == {}  # p still points at the stored clip
+
+
+def test_without_drops_events_kept_since_and_their_clips() -> None:
+    shared = "clips/cam/merged.mp4"
+    result = plan(
+        event("a"), event("p", clip_key=shared), event("q", clip_key=shared), at=timedelta(days=365)
+    )
+    trimmed = result.without({"q"}, {shared})
+    assert trimmed.expire_clips == {"a": "clips/cam/a.mp4"}
+    assert trimmed.expire_snapshots == {"a": snaps("a"), "p": snaps("p")}
+    assert trimmed.delete_events == {"a": media("a")}
+    assert result.without(set(), set()) == result
 
 
 @pytest.mark.parametrize(

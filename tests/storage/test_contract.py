@@ -1,12 +1,15 @@
 """The contract every ObjectStore backend must pass, run against each one.
 
-The S3 leg runs against the real SeaweedFS server of ``tests/fixtures/seaweed.py``.
+The S3 leg runs against the real SeaweedFS server of ``tests/fixtures/seaweed.py``; the lock
+(WORM) leg on S3 uses a bucket created with Object Lock.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,10 +18,11 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from storage.base import ObjectInfo, ObjectStore
-from storage.errors import InvalidKey, ObjectNotFound
+from storage.base import LockMode, ObjectInfo, ObjectLock, ObjectStore, whole_second
+from storage.errors import InvalidKey, ObjectLocked, ObjectNotFound
 from storage.local import LocalObjectStore
 from storage.presign import PresignError, verify_object_signature
+from storage.s3 import S3ObjectStore
 from tests.fixtures.seaweed import S3Endpoint, make_s3_store
 
 SIGNING_KEY = b"contract-test-signing-key-32byte"
@@ -201,3 +205,187 @@ def _check_local_presigned_url(store: LocalObjectStore, url: str, payload: bytes
     with pytest.raises(PresignError) as caught:
         verify_object_signature(key, expires_at, signature, SIGNING_KEY, now=expires_at + 1)
     assert str(caught.value) == "URL expired"
+
+
+# -- object lock (WORM) ----------------------------------------------------------------------------
+
+EVIDENCE = "clips/cam-1/2026/12/04/ev-1.mp4"
+GOVERNANCE, COMPLIANCE = LockMode.GOVERNANCE, LockMode.COMPLIANCE
+
+
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])
+async def locking_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ObjectStore]:
+    """A started, empty store that can lock: local, or S3 on a new bucket with Object Lock."""
+    backend: ObjectStore
+    if request.param == "local":
+        backend = LocalObjectStore(tmp_path / "objects", signing_key=SIGNING_KEY, base_url=BASE_URL)
+    else:
+        endpoint: S3Endpoint = request.getfixturevalue("s3_server")
+        backend = S3ObjectStore(
+            endpoint=endpoint.endpoint,
+            access_key=endpoint.access_key,
+            secret_key=endpoint.secret_key,
+            bucket=f"lock-{uuid.uuid4().hex[:20]}",
+            object_lock=True,
+        )
+    await backend.start()
+    try:
+        yield backend
+    finally:
+        await backend.close()
+
+
+def _in(seconds: float) -> datetime:
+    return whole_second(datetime.now(UTC) + timedelta(seconds=seconds))
+
+
+def _facts(info: ObjectInfo) -> tuple[object, ...]:
+    """All but last_modified, which SeaweedFS moves when it sets a retention or a legal hold."""
+    return (info.key, info.size, info.content_type, info.etag, info.metadata)
+
+
+def _at(at: datetime) -> str:
+    return f"{at:%Y-%m-%dT%H:%M:%SZ}"
+
+
+async def _delete_once_free(store: ObjectStore, key: str, *, within_s: float = 6.0) -> None:
+    """Delete ``key`` as soon as its lock lets go (S3 cuts a lifted governance retention to
+    lapse within a second; a test retention runs out by itself)."""
+    deadline = time.monotonic() + within_s
+    while True:
+        try:
+            await store.delete(key)
+            return
+        except ObjectLocked:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.2)
+
+
+async def test_a_retention_refuses_delete_and_other_bytes_until_lifted(locking_store: ObjectStore) -> None:
+    store = locking_store
+    assert store.supports_lock
+    stored = await store.put(EVIDENCE, b"evidence", content_type="video/mp4", metadata={"event": "ev-1"})
+    assert await store.lock_of(EVIDENCE) == ObjectLock()
+    until = _in(3600)
+
+    await store.lock(EVIDENCE, ObjectLock(GOVERNANCE, until))
+
+    assert await store.lock_of(EVIDENCE) == ObjectLock(GOVERNANCE, until)
+    assert _facts(await store.stat(EVIDENCE)) == _facts(stored)  # type and metadata survive the lock
+    with pytest.raises(ObjectLocked) as refused:
+        await store.delete(EVIDENCE)
+    assert (refused.value.key, refused.value.until) == (EVIDENCE, until)
+    assert str(refused.value) == (
+        f"object {EVIDENCE!r} is locked (governance retention until {_at(until)}): cannot delete it"
+    )
+    with pytest.raises(ObjectLocked) as overwrite:
+        await store.put(EVIDENCE, b"tampered", content_type="video/mp4")
+    assert str(overwrite.value).endswith("cannot overwrite it with other bytes")
+    retried = await store.put(EVIDENCE, b"evidence", content_type="video/mp4", metadata={"event": "ev-1"})
+    assert _facts(retried) == _facts(stored)  # a retried upload of the same bytes changes nothing
+    assert await store.get(EVIDENCE) == b"evidence"
+    assert [info.key for info in await store.list("clips/")] == [EVIDENCE]
+    if not isinstance(store, LocalObjectStore):  # the local route is checked in the presign test
+        async with httpx.AsyncClient() as client:
+            response = await client.get(await store.presigned_get_url(EVIDENCE, timedelta(minutes=1)))
+        assert (response.status_code, response.content) == (200, b"evidence")
+        assert response.headers["content-type"] == "video/mp4"
+
+    await store.unlock(EVIDENCE)
+
+    assert not (await store.lock_of(EVIDENCE)).held(datetime.now(UTC) + timedelta(seconds=2.5))
+    await _delete_once_free(store, EVIDENCE)
+    with pytest.raises(ObjectNotFound):
+        await store.get(EVIDENCE)
+    assert await store.list() == []
+
+
+async def test_a_running_retention_is_extended_never_shortened_nor_switched(
+    locking_store: ObjectStore,
+) -> None:
+    store = locking_store
+    await store.put(EVIDENCE, b"evidence", content_type="video/mp4")
+    first, later = _in(3600), _in(7200)
+    await store.lock(EVIDENCE, ObjectLock(GOVERNANCE, first))
+
+    await store.lock(EVIDENCE, ObjectLock(GOVERNANCE, later))
+    assert await store.lock_of(EVIDENCE) == ObjectLock(GOVERNANCE, later)
+
+    with pytest.raises(ObjectLocked) as shorter:
+        await store.lock(EVIDENCE, ObjectLock(GOVERNANCE, first))
+    assert str(shorter.value) == (
+        f"object {EVIDENCE!r} is locked (governance retention until {_at(later)}): "
+        f"cannot shorten it to {_at(first)}"
+    )
+    with pytest.raises(ObjectLocked) as switched:
+        await store.lock(EVIDENCE, ObjectLock(COMPLIANCE, later))
+    assert str(switched.value).endswith("cannot switch it to a compliance retention")
+    past = whole_second(datetime.now(UTC) - timedelta(minutes=1))
+    with pytest.raises(ValueError, match="is not in the future"):
+        await store.lock(EVIDENCE, ObjectLock(GOVERNANCE, past))
+    assert await store.lock_of(EVIDENCE) == ObjectLock(GOVERNANCE, later)
+    await store.unlock(EVIDENCE)
+    await _delete_once_free(store, EVIDENCE)
+
+
+async def test_a_compliance_retention_holds_until_its_date(locking_store: ObjectStore) -> None:
+    store = locking_store
+    await store.put(EVIDENCE, b"evidence", content_type="video/mp4")
+    until = _in(2)
+    await store.lock(EVIDENCE, ObjectLock(COMPLIANCE, until))
+
+    with pytest.raises(ObjectLocked) as lifted:
+        await store.unlock(EVIDENCE)
+    assert (lifted.value.key, lifted.value.until) == (EVIDENCE, until)
+    assert str(lifted.value) == (
+        f"object {EVIDENCE!r} is locked (compliance retention until {_at(until)}): cannot lift it before then"
+    )
+    with pytest.raises(ObjectLocked):
+        await store.delete(EVIDENCE)
+    assert await store.lock_of(EVIDENCE) == ObjectLock(COMPLIANCE, until)
+
+    await _delete_once_free(store, EVIDENCE)  # once the date has passed
+
+    assert datetime.now(UTC) >= until
+    assert await store.list() == []
+
+
+async def test_a_legal_hold_lasts_until_lifted(locking_store: ObjectStore) -> None:
+    store = locking_store
+    await store.put(EVIDENCE, b"evidence", content_type="video/mp4")
+    await store.lock(EVIDENCE, ObjectLock(legal_hold=True))
+
+    assert await store.lock_of(EVIDENCE) == ObjectLock(legal_hold=True)
+    with pytest.raises(ObjectLocked) as refused:
+        await store.delete(EVIDENCE)
+    assert refused.value.until is None
+    assert str(refused.value) == f"object {EVIDENCE!r} is locked (a legal hold): cannot delete it"
+    until = _in(3600)
+    await store.lock(EVIDENCE, ObjectLock(GOVERNANCE, until))  # a retention on top: the hold stays
+    assert await store.lock_of(EVIDENCE) == ObjectLock(GOVERNANCE, until, legal_hold=True)
+
+    await store.unlock(EVIDENCE)
+
+    assert not (await store.lock_of(EVIDENCE)).legal_hold
+    await _delete_once_free(store, EVIDENCE)
+    assert await store.list() == []
+
+
+async def test_lock_calls_on_missing_or_unsafe_keys(locking_store: ObjectStore) -> None:
+    store = locking_store
+    for key in ("missing.mp4", "no/such/dir/clip.mp4"):
+        with pytest.raises(ObjectNotFound):
+            await store.lock(key, ObjectLock(legal_hold=True))
+        with pytest.raises(ObjectNotFound):
+            await store.unlock(key)
+        with pytest.raises(ObjectNotFound):
+            await store.lock_of(key)
+    for key in BAD_KEYS:
+        with pytest.raises(InvalidKey):
+            await store.lock(key, ObjectLock(legal_hold=True))
+        with pytest.raises(InvalidKey):
+            await store.unlock(key)
+        with pytest.raises(InvalidKey):
+            await store.lock_of(key)
+    assert await store.list() == []

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import json
 import os
 import shutil
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO
 
 import pytest
 
 import storage.local
-from storage.errors import InvalidKey, StorageError, StorageUnavailable
+from storage.base import LockMode, ObjectLock
+from storage.errors import InvalidKey, ObjectLocked, StorageError, StorageUnavailable
 from storage.local import LocalObjectStore
 from storage.presign import PresignError, sign_object_url, verify_object_signature
 
@@ -170,3 +173,94 @@ def test_garbage_signature_does_not_match(signature: str) -> None:
 def test_empty_signing_key_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="signing_key is empty"):
         LocalObjectStore(tmp_path, signing_key=b"", base_url="http://hub")
+
+
+# -- lock records ----------------------------------------------------------------------------------
+
+
+class Clock:
+    """A wall clock the test moves."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+T0 = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def clocked(tmp_path: Path) -> tuple[LocalObjectStore, Clock]:
+    clock = Clock(T0)
+    store = LocalObjectStore(
+        tmp_path / "objects", signing_key=SIGNING_KEY, base_url="http://hub/", clock=clock
+    )
+    await store.start()
+    return store, clock
+
+
+async def test_the_lock_record_lies_beside_the_object_and_is_never_listed(
+    clocked: tuple[LocalObjectStore, Clock],
+) -> None:
+    store, _ = clocked
+    await store.put("clips/a.mp4", b"clip", content_type="video/mp4")
+    await store.lock("clips/a.mp4", ObjectLock(LockMode.COMPLIANCE, T0 + timedelta(days=30), legal_hold=True))
+
+    record = json.loads((store.root / ".lock~" / "clips" / "a.mp4.json").read_text())
+    assert record == {"mode": "compliance", "retain_until": "2027-01-03T12:00:00+00:00", "legal_hold": True}
+    assert [info.key for info in await store.list()] == ["clips/a.mp4"]
+
+
+async def test_a_retention_runs_out_on_its_date_and_the_record_goes_with_the_object(
+    clocked: tuple[LocalObjectStore, Clock],
+) -> None:
+    store, clock = clocked
+    await store.put("clips/a.mp4", b"clip", content_type="video/mp4")
+    until = T0 + timedelta(days=30)
+    await store.lock("clips/a.mp4", ObjectLock(LockMode.COMPLIANCE, until))
+    clock.now = until - timedelta(seconds=1)
+    with pytest.raises(ObjectLocked):
+        await store.delete("clips/a.mp4")
+
+    clock.now = until
+
+    await store.delete("clips/a.mp4")
+    assert not (store.root / ".lock~" / "clips" / "a.mp4.json").exists()
+    await store.put("clips/a.mp4", b"new", content_type="video/mp4")  # a new object starts unlocked
+    assert await store.lock_of("clips/a.mp4") == ObjectLock()
+
+
+async def test_a_damaged_lock_record_counts_as_a_legal_hold(clocked: tuple[LocalObjectStore, Clock]) -> None:
+    store, _ = clocked
+    await store.put("clips/a.mp4", b"clip", content_type="video/mp4")
+    await store.lock("clips/a.mp4", ObjectLock(legal_hold=True))
+    (store.root / ".lock~" / "clips" / "a.mp4.json").write_text("{not json")
+
+    assert await store.lock_of("clips/a.mp4") == ObjectLock(legal_hold=True)
+    with pytest.raises(ObjectLocked):
+        await store.delete("clips/a.mp4")
+
+
+async def test_a_stale_record_of_a_vanished_object_locks_nothing(
+    clocked: tuple[LocalObjectStore, Clock],
+) -> None:
+    store, _ = clocked
+    await store.put("clips/a.mp4", b"clip", content_type="video/mp4")
+    await store.lock("clips/a.mp4", ObjectLock(legal_hold=True))
+    store.path_of("clips/a.mp4").unlink()  # as a crash in the middle of a delete could leave it
+
+    await store.delete("clips/a.mp4")  # nothing there: not an error, and the record goes
+    await store.put("clips/a.mp4", b"again", content_type="video/mp4")
+
+    assert await store.lock_of("clips/a.mp4") == ObjectLock()
+    await store.delete("clips/a.mp4")
+    assert await store.list() == []
+
+
+async def test_retention_dates_are_kept_in_whole_seconds(clocked: tuple[LocalObjectStore, Clock]) -> None:
+    store, _ = clocked
+    await store.put("a.jpg", b"jpeg", content_type="image/jpeg")
+    await store.lock("a.jpg", ObjectLock(LockMode.GOVERNANCE, T0 + timedelta(hours=1, microseconds=1)))
+    assert await store.lock_of("a.jpg") == ObjectLock(LockMode.GOVERNANCE, T0 + timedelta(hours=1, seconds=1))

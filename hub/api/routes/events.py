@@ -1,11 +1,12 @@
-"""Events, and their media through short-lived presigned links issued after the lookup."""
+"""Events, their media through short-lived presigned links issued after the lookup, and the
+operator's evidence keep (``PUT``/``DELETE /events/{id}/keep``, ``hub.events.keep``)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Body, Path, Query
 from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 
@@ -13,6 +14,7 @@ from hub.api.deps import PartsDep, SessionDep
 from hub.api.problems import PROBLEM_TYPE_BASE, Problem
 from hub.api.schemas import (
     CAMERA_ID_EXAMPLE,
+    EVENT_EXAMPLE,
     EVENT_ID_EXAMPLE,
     PRESIGNED_URL_EXAMPLE,
     ClipOut,
@@ -21,10 +23,12 @@ from hub.api.schemas import (
     problem_doc,
     problem_example,
 )
+from hub.api.schemas_keep import KEEP_EXAMPLE, KEEP_IN_EXAMPLE, KeepIn, KeepOut, LockOut
 from hub.db.models import Event, EventState, MediaState
 from hub.db.pages import fetch_page
+from hub.events import keep
 from hub.events.keys import media_links
-from storage.errors import StorageError
+from storage.errors import StorageError, StorageUnavailable
 
 router = APIRouter(prefix="/events", tags=["events"])
 
@@ -112,6 +116,19 @@ def event_out(event: Event) -> EventOut:
         snapshot_state=event.snapshot_state,
         links=media_links(event.id),
         details=event.details,
+        keep=keep_out(event),
+    )
+
+
+def keep_out(event: Event) -> KeepOut | None:
+    if event.keep_at is None:
+        return None
+    return KeepOut(
+        by=event.keep_by or "",
+        reason=event.keep_reason or "",
+        at=event.keep_at,
+        until=event.keep_until,
+        lock=LockOut(mode=event.keep_lock_mode, state=event.keep_lock_state, error=event.keep_lock_error),
     )
 
 
@@ -129,6 +146,9 @@ async def list_events(
     state: Annotated[EventState | None, Query()] = None,
     kind: Annotated[str | None, Query()] = None,
     since: Annotated[datetime | None, Query(description="Started at or after (ISO 8601)")] = None,
+    kept: Annotated[
+        bool | None, Query(description="Only kept (true) or only not kept (false) events")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page[EventOut]:
@@ -143,6 +163,8 @@ async def list_events(
         if since.tzinfo is None:
             raise Problem(422, "Request is invalid", "since must carry a time zone (e.g. Z)")
         query = query.where(Event.started_at >= since)
+    if kept is not None:
+        query = query.where(Event.keep_at.is_not(None) if kept else Event.keep_at.is_(None))
     rows, total = await fetch_page(
         session, query, order_by=Event.started_at.desc(), limit=limit, offset=offset
     )
@@ -189,6 +211,109 @@ async def get_media(
     except StorageError as err:
         raise Problem(503, "Object store unavailable", str(err), headers={"Retry-After": "10"}) from err
     return RedirectResponse(url, status_code=307)
+
+
+@router.put(
+    "/{event_id}/keep",
+    response_model=EventOut,
+    summary="Keep the event as evidence: retention and the quota never delete its media",
+    responses={
+        200: {
+            "description": "Kept (again, for the same operator and reason); with object lock on, its "
+            "stored media are locked, media still in the spool right after upload",
+            "content": {"application/json": {"example": {**EVENT_EXAMPLE, "keep": KEEP_EXAMPLE}}},
+        },
+        404: _NOT_FOUND,
+        409: problem_doc(
+            "Kept already by someone else or for another reason, or being released",
+            problem_example(
+                409,
+                "Event already kept",
+                f"event {EVENT_ID_EXAMPLE} is kept already, since 2024-05-01T12:30:00Z by 'duty officer "
+                "Li Wei'; release it first to keep it for another reason",
+                f"{_EVENT_PATH}/keep",
+                keep=KEEP_EXAMPLE,
+            ),
+        ),
+        422: _INVALID,
+    },
+)
+async def put_keep(
+    event_id: EventId,
+    body: Annotated[KeepIn, Body(examples=[KEEP_IN_EXAMPLE])],
+    parts: PartsDep,
+) -> EventOut:
+    try:
+        event = await keep.mark_keep(
+            sessions=parts.sessions,
+            store=parts.store,
+            settings=parts.settings.storage.object_lock,
+            event_id=event_id,
+            by=body.by,
+            reason=body.reason,
+            now=datetime.now(UTC),
+        )
+    except keep.EventNotFound as err:
+        raise Problem(404, "Event not found", str(err)) from err
+    except keep.AlreadyKept as err:
+        held = keep_out(err.event)
+        raise Problem(
+            409, "Event already kept", str(err), keep=held.model_dump(mode="json") if held else None
+        ) from err
+    return event_out(event)
+
+
+@router.delete(
+    "/{event_id}/keep",
+    response_model=EventOut,
+    summary="Release the keep (and lift the object locks where the lock mode allows it)",
+    responses={
+        200: {
+            "description": "Released, or was not kept; retention applies to its media again",
+            "content": {"application/json": {"example": EVENT_EXAMPLE}},
+        },
+        404: _NOT_FOUND,
+        409: problem_doc(
+            "A compliance lock cannot be released before its date",
+            problem_example(
+                409,
+                "Keep cannot be released yet",
+                f"event {EVENT_ID_EXAMPLE} is under a compliance lock until 2025-05-01T12:30:00Z; "
+                "nobody can release it before then",
+                f"{_EVENT_PATH}/keep",
+                locked_until="2025-05-01T12:30:00Z",
+            ),
+        ),
+        503: problem_doc(
+            "The object store cannot lift the locks now; the event stays kept (lock state "
+            "releasing) and the release finishes by itself once the store is back",
+            problem_example(
+                503,
+                "Object store unavailable",
+                "the locks could not be lifted: object store unreachable: connect timeout",
+                f"{_EVENT_PATH}/keep",
+            ),
+            **{"Retry-After": "10"},
+        ),
+    },
+)
+async def delete_keep(event_id: EventId, parts: PartsDep) -> EventOut:
+    try:
+        event = await keep.release_keep(
+            sessions=parts.sessions, store=parts.store, event_id=event_id, now=datetime.now(UTC)
+        )
+    except keep.EventNotFound as err:
+        raise Problem(404, "Event not found", str(err)) from err
+    except keep.NotReleasable as err:
+        raise Problem(
+            409, "Keep cannot be released yet", str(err), locked_until=err.until.isoformat()
+        ) from err
+    except StorageError as err:
+        title = "Object store unavailable" if isinstance(err, StorageUnavailable) else "Object store refused"
+        raise Problem(
+            503, title, f"the locks could not be lifted: {err}", headers={"Retry-After": "10"}
+        ) from err
+    return event_out(event)
 
 
 async def _event(session: SessionDep, event_id: str) -> Event:

@@ -13,6 +13,7 @@ from hub import __version__
 from hub.api.deps import PartsDep, RuntimeDep
 from hub.api.schemas import NOT_READY_EXAMPLE, READY_EXAMPLE, Check, Readiness
 from hub.db.engine import ping
+from hub.retention.sweeper import retention_status
 from storage.errors import StorageError
 
 router = APIRouter(tags=["health"])
@@ -60,6 +61,19 @@ _STATUS_EXAMPLE: dict[str, Any] = {
         "spool_over_limit": False,
         "segments_dropped": 0,
         "uploaded": 128,
+    },
+    "retention": {
+        "quota_bytes": 1_099_511_627_776,
+        "stored_bytes": 1_102_000_000_000,
+        "kept_bytes": 1_050_000_000_000,
+        "kept_events": 212,
+        "quota_exceeded": True,
+        "alarm": "storage quota cannot be met: 1026.3 GiB stored, quota 1024.0 GiB; 977.9 GiB is held by "
+        "212 kept event(s), the rest by media whose tickets are not delivered yet or that the store "
+        "keeps locked; release kept events, check ticket delivery, or raise retention.quota_bytes",
+        "checked_at": "2024-05-01T12:00:00+00:00",
+        "last_sweep_interrupted": False,
+        "locked_skipped": 0,
     },
     "tickets": {
         "configured": True,
@@ -142,7 +156,7 @@ async def metrics(runtime: RuntimeDep) -> Response:
 
 @router.get(
     "/status",
-    summary="Cameras, spool and ticket delivery at a glance",
+    summary="Cameras, spool, ticket delivery and the storage quota at a glance",
     responses={
         200: {
             "description": "Live stream figures per camera, the media spool and the ticket outbox",
@@ -150,7 +164,7 @@ async def metrics(runtime: RuntimeDep) -> Response:
         }
     },
 )
-async def status(parts: PartsDep) -> dict[str, Any]:
+async def status(parts: PartsDep, runtime: RuntimeDep) -> dict[str, Any]:
     upload = parts.uploader.status
     return {
         "version": __version__,
@@ -166,4 +180,5 @@ async def status(parts: PartsDep) -> dict[str, Any]:
             "uploaded": upload.uploaded,
         },
         "tickets": await parts.deliverer.status(),
+        "retention": retention_status(runtime.retention),
     }
