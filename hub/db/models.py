@@ -214,6 +214,9 @@ class Event(Base):
         Index("ix_events_camera_started", "camera_id", "started_at"),
         Index("ix_events_state", "state"),
         Index("ix_events_keep_lock_state", "keep_lock_state"),
+        Index("ix_events_clip_key", "clip_key"),
+        Index("ix_events_snapshot_key", "snapshot_key"),
+        Index("ix_events_thumbnail_key", "thumbnail_key"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)

@@ -113,10 +113,18 @@ async def delete_camera(*, session: AsyncSession, camera_id: str, purge: bool = 
     """Refused while the camera has events, unless ``purge`` (its events and tickets go with it)."""
     camera = await writable_camera(session=session, camera_id=camera_id)
     events = await session.scalar(select(func.count()).where(Event.camera_id == camera_id)) or 0
+    kept = await session.scalar(
+        select(func.count()).where(Event.camera_id == camera_id, Event.keep_at.is_not(None))
+    )
+    if kept:  # evidence: purging would orphan its (possibly locked) media with no record of why
+        raise Conflict(
+            f"camera {camera_id!r} has {kept} kept event(s) (evidence): release them "
+            "(DELETE /events/{id}/keep) before deleting the camera"
+        )
     if events and not purge:
         raise Conflict(
-            f"camera {camera_id!r} has {events} event(s): pass purge=true to delete them with it "
-            "(their clips and snapshots stay in the object store until retention removes them)"
+            f"camera {camera_id!r} has {events} event(s): pass purge=true to delete them, their "
+            "tickets and the camera's stored media with it"
         )
     await session.execute(delete(Event).where(Event.camera_id == camera_id))  # tickets cascade
     await session.delete(camera)

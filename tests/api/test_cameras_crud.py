@@ -229,19 +229,41 @@ async def test_config_cameras_are_read_only(hub: RunningHub) -> None:
 async def test_delete_refuses_a_camera_with_events_unless_purged(hub: RunningHub) -> None:
     assert (await hub.client.post(f"{API}/cameras", json=CAMERA)).status_code == 201
     await add_event(hub.parts.sessions, camera_id="licheng-gate-1")
+    store = hub.parts.store
+    mine = ["clips/licheng-gate-1/2024/05/01/a.mp4", "segments/licheng-gate-1/2024/05/01/120000-000.mp4"]
+    other = "clips/licheng-gate-10/2024/05/01/b.mp4"  # a longer id with the same start stays
+    for key in [*mine, other]:
+        await store.put(key, b"media", content_type="video/mp4")
 
     refused = await hub.client.delete(f"{API}/cameras/licheng-gate-1")
     purged = await hub.client.delete(f"{API}/cameras/licheng-gate-1", params={"purge": "true"})
 
     assert (refused.status_code, refused.json()["detail"]) == (
         409,
-        "camera 'licheng-gate-1' has 1 event(s): pass purge=true to delete them with it "
-        "(their clips and snapshots stay in the object store until retention removes them)",
+        "camera 'licheng-gate-1' has 1 event(s): pass purge=true to delete them, their tickets "
+        "and the camera's stored media with it",
     )
     assert (purged.status_code, purged.content) == (204, b"")
     assert (await hub.client.get(f"{API}/cameras/licheng-gate-1")).status_code == 404
     async with hub.parts.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Event)) == 0
+    assert [info.key for info in await store.list("")] == [other]
+
+
+async def test_a_camera_with_kept_events_cannot_be_purged(hub: RunningHub) -> None:
+    assert (await hub.client.post(f"{API}/cameras", json=CAMERA)).status_code == 201
+    event_id = await add_event(hub.parts.sessions, camera_id="licheng-gate-1")
+    keep = {"by": "duty officer 7", "reason": "evidence for case 2024-117"}
+    assert (await hub.client.put(f"{API}/events/{event_id}/keep", json=keep)).status_code == 200
+
+    refused = await hub.client.delete(f"{API}/cameras/licheng-gate-1", params={"purge": "true"})
+
+    assert (refused.status_code, refused.json()["detail"]) == (
+        409,
+        "camera 'licheng-gate-1' has 1 kept event(s) (evidence): release them "
+        "(DELETE /events/{id}/keep) before deleting the camera",
+    )
+    assert (await hub.client.get(f"{API}/events/{event_id}")).status_code == 200
 
 
 async def test_the_api_never_returns_a_password(tmp_path: Path, start_hub: StartHub) -> None:

@@ -52,7 +52,14 @@ async def test_migrated_tables_and_indexes(migrated_engine: AsyncEngine) -> None
         indexes = await connection.run_sync(describe)
         tables = await connection.run_sync(lambda c: sorted(inspect(c).get_table_names()))
     assert tables == ["alembic_version", "cameras", "events", "regions", "segments", "tickets"]
-    assert indexes["events"] == ["ix_events_camera_started", "ix_events_keep_lock_state", "ix_events_state"]
+    assert indexes["events"] == [
+        "ix_events_camera_started",
+        "ix_events_clip_key",
+        "ix_events_keep_lock_state",
+        "ix_events_snapshot_key",
+        "ix_events_state",
+        "ix_events_thumbnail_key",
+    ]
     assert "ix_tickets_due" in indexes["tickets"]
 
 

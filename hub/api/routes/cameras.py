@@ -26,6 +26,7 @@ from hub.api.schemas_registry import (
 )
 from hub.db.models import Camera, CameraKind, CameraStatus
 from hub.registry import cameras, importer, onvif_sync
+from hub.retention.purge import purge_camera_media
 
 router = APIRouter(prefix="/cameras", tags=["cameras"], route_class=RegistryRoute)
 
@@ -66,9 +67,8 @@ _DELETE_CONFLICT: dict[int | str, dict[str, Any]] = {
                         "value": problem_example(
                             409,
                             "Conflict",
-                            f"camera {CAMERA_ID_EXAMPLE!r} has 12 event(s): pass purge=true to delete them "
-                            "with it (their clips and snapshots stay in the object store until retention "
-                            "removes them)",
+                            f"camera {CAMERA_ID_EXAMPLE!r} has 12 event(s): pass purge=true to delete them, "
+                            "their tickets and the camera's stored media with it",
                             _INSTANCE,
                         ),
                     },
@@ -215,16 +215,21 @@ async def update_camera(
     "/{camera_id}",
     status_code=204,
     summary="Delete a camera",
-    description="Refused (409) while the camera has events, unless `purge=true` deletes them too.",
+    description="Refused (409) while the camera has kept events, or events unless `purge=true` deletes "
+    "them, their tickets and the camera's stored media too.",
     responses={**NOT_FOUND, **_DELETE_CONFLICT},
 )
 async def delete_camera(
     camera_id: CameraId,
     session: SessionDep,
+    parts: PartsDep,
     purge: Annotated[
-        bool, Query(description="Also delete the camera's events and tickets", examples=[True])
+        bool,
+        Query(description="Also delete the camera's events, tickets and stored media", examples=[True]),
     ] = False,
 ) -> Response:
     await cameras.delete_camera(session=session, camera_id=camera_id, purge=purge)
     await session.commit()
+    if purge:  # after the commit: a failed delete leaves an object, never a row without one
+        await purge_camera_media(parts.store, camera_id)
     return Response(status_code=204)

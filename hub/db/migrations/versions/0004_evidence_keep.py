@@ -39,13 +39,25 @@ def _columns() -> tuple[sa.Column[Any], ...]:
     )
 
 
+# Every upload looks its event up by the object key (EventStore.media_stored, the keep hook).
+MEDIA_KEY_INDEXES = {
+    "ix_events_clip_key": "clip_key",
+    "ix_events_snapshot_key": "snapshot_key",
+    "ix_events_thumbnail_key": "thumbnail_key",
+}
+
+
 def upgrade() -> None:
     for column in _columns():
         op.add_column("events", column)
     op.create_index("ix_events_keep_lock_state", "events", ["keep_lock_state"])
+    for name, column_name in MEDIA_KEY_INDEXES.items():
+        op.create_index(name, "events", [column_name])
 
 
 def downgrade() -> None:
+    for name in MEDIA_KEY_INDEXES:
+        op.drop_index(name, table_name="events")
     op.drop_index("ix_events_keep_lock_state", table_name="events")
     for column in reversed(_columns()):
         op.drop_column("events", column.name)
