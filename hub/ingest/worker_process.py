@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
 import multiprocessing
 import multiprocessing.context
@@ -21,6 +22,8 @@ import signal
 import socket
 import struct
 import threading
+from multiprocessing import forkserver, popen_forkserver, reduction, spawn, util
+from multiprocessing.context import set_spawning_popen
 from typing import Any
 
 from hub.ingest.camera_worker import CameraWorker, WorkerSettings, pyav_source_factory
@@ -44,6 +47,39 @@ def _forkserver() -> multiprocessing.context.ForkServerContext:
         ctx.set_forkserver_preload([__name__])  # av, cv2, numpy and the worker, imported once
         _context = ctx
     return _context
+
+
+class _Popen(popen_forkserver.Popen):
+    """The fork server's launch, minus re-running the hub's ``__main__`` in each worker.
+
+    CPython has every forkserver child import the parent's main module (for ``hub serve``, the CLI
+    with FastAPI, uvicorn and SQLAlchemy): half a second of CPU and ~25 MB per camera, for code a
+    worker never runs. Its target lives in this module, which the fork server has preloaded.
+    """
+
+    def _launch(self, process_obj: Any) -> None:
+        prep_data = spawn.get_preparation_data(process_obj._name)
+        prep_data.pop("init_main_from_path", None)
+        prep_data.pop("init_main_from_name", None)
+        buf = io.BytesIO()
+        set_spawning_popen(self)
+        try:
+            reduction.dump(prep_data, buf)
+            reduction.dump(process_obj, buf)
+        finally:
+            set_spawning_popen(None)
+        self.sentinel, w = forkserver.connect_to_new_process(self._fds)  # type: ignore[attr-defined]
+        parent_w = os.dup(w)  # the child's sentinel of its parent, as in CPython
+        self.finalizer = util.Finalize(self, util.close_fds, (parent_w, self.sentinel))  # type: ignore[attr-defined]
+        with open(w, "wb", closefd=True) as f:
+            f.write(buf.getbuffer())
+        self.pid = forkserver.read_signed(self.sentinel)
+
+
+class _WorkerProcess(multiprocessing.context.ForkServerProcess):
+    @staticmethod
+    def _Popen(process_obj: Any) -> _Popen:
+        return _Popen(process_obj)
 
 
 def frame(obj: WorkerMessage | WorkerCommand) -> bytes:
@@ -72,7 +108,8 @@ class ProcessLink(WorkerLink):
     async def start(self) -> None:
         ours, theirs = socket.socketpair()
         level = min(logging.getLogger(n).getEffectiveLevel() for n in ("hub", "adapters", "inference"))
-        process = _forkserver().Process(
+        _forkserver()  # sets the preload before the fork server first starts
+        process = _WorkerProcess(
             target=worker_main,
             args=(theirs, self.settings, level),
             name=f"camera-{self.settings.camera.id}",
@@ -99,6 +136,8 @@ class ProcessLink(WorkerLink):
         try:
             message: WorkerMessage = await read_frame(self._reader)
         except EOFError:
+            if self._process is not None:
+                await self._exited(_STOP_GRACE_S)  # so exit_description() can say how it died
             return None
         return message
 
