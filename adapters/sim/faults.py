@@ -11,6 +11,7 @@ kind               effect                                                example
 ``stall``          stop sending RTP (socket stays open) from AT for VALUE  ``stall@20:5``
 ``corrupt``        flip bytes in a fraction VALUE of RTP payloads          ``corrupt:0.02``
 ``ts_jump``        add VALUE seconds to RTP timestamps from AT on          ``ts_jump@30:3600``
+``ts_wrap``        RTP timestamps pass 2^32 (wrap to 0) at AT, no jump     ``ts_wrap@30``
 ``resize``         switch to VALUE (``WxH``) at the first keyframe after AT ``resize@40:320x180``
 ``offline``        refuse RTSP and ONVIF connections from AT for VALUE s   ``offline@50:10``
 ``reboot``         as ONVIF SystemReboot at AT: streams drop, back after 5  ``reboot@60``
@@ -21,7 +22,8 @@ kind               effect                                                example
 =================  ====================================================  ===================
 
 A VALUE of duration omitted means "forever". Tests also add faults at run time with
-:meth:`CameraFaults.add`.
+:meth:`CameraFaults.add`. ``ts_wrap`` sets the stream's RTP clock from its start so that it wraps
+at AT (a random base wraps only every 13 hours); added at run time it also jumps once, then.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class FaultKind(enum.StrEnum):
     STALL = "stall"
     CORRUPT = "corrupt"
     TS_JUMP = "ts_jump"
+    TS_WRAP = "ts_wrap"
     RESIZE = "resize"
     OFFLINE = "offline"
     REBOOT = "reboot"
@@ -49,7 +52,15 @@ class FaultKind(enum.StrEnum):
     TAMPER = "tamper"
 
 
-_NEEDS_AT = {FaultKind.DROP, FaultKind.STALL, FaultKind.TS_JUMP, FaultKind.RESIZE, FaultKind.REBOOT}
+_NEEDS_AT = {
+    FaultKind.DROP,
+    FaultKind.STALL,
+    FaultKind.TS_JUMP,
+    FaultKind.TS_WRAP,
+    FaultKind.RESIZE,
+    FaultKind.REBOOT,
+}
+_NO_VALUE = {FaultKind.MALFORMED_SOAP, FaultKind.TS_WRAP}
 _NEEDS_VALUE = {
     FaultKind.CORRUPT,
     FaultKind.TS_JUMP,
@@ -104,8 +115,8 @@ def parse_fault(item: str) -> Fault:
         value is not None and value <= 0
     ):
         raise ValueError(f"fault {kind}: duration {value:g} must be positive")
-    if kind is FaultKind.MALFORMED_SOAP and raw is not None:
-        raise ValueError("fault malformed_soap takes no value")
+    if kind in _NO_VALUE and raw is not None:
+        raise ValueError(f"fault {kind} takes no value")
     return Fault(kind, at, value)
 
 
@@ -177,6 +188,11 @@ class CameraFaults:
     def timestamp_offset_s(self) -> float:
         t = self.elapsed()
         return sum(f.value or 0.0 for f in self.faults if f.kind is FaultKind.TS_JUMP and f.at_s <= t)
+
+    def timestamp_wrap(self) -> Fault | None:
+        """The ``ts_wrap`` fault that sets the RTP clock (the latest added), if any."""
+        wraps = [f for f in self.faults if f.kind is FaultKind.TS_WRAP]
+        return wraps[-1] if wraps else None
 
     def resize(self) -> tuple[int, int] | None:
         t = self.elapsed()

@@ -3,6 +3,10 @@
 :class:`ClipAssembler` is a pure state machine fed with packets and event starts/ends; it hands
 back :class:`ClipJob` values (packets + the events they cover) for the pipeline to write in a
 worker thread. It never does I/O, so its timing rules are tested without video.
+
+A stream change (a new SPS, e.g. a camera switching resolution) does not cut the clip: one MP4
+plays across it (see :func:`~hub.recording.remux.write_mp4`). Only a new codec or time base
+would, and neither can change within one RTSP session.
 """
 
 from __future__ import annotations
@@ -40,6 +44,12 @@ class _ActiveClip:
     @property
     def started(self) -> float:
         return self.packets[0].wallclock if self.packets else 0.0
+
+
+def _same_track(packet: EncodedPacket, first: EncodedPacket) -> bool:
+    """Whether ``packet`` can go in the track that ``first`` started (any stream generation)."""
+    a, b = packet.stream, first.stream
+    return a is b or (a.codec, a.time_base) == (b.codec, b.time_base)
 
 
 class ClipAssembler:
@@ -88,9 +98,8 @@ class ClipAssembler:
                 self._waiting = []
                 self._active = _ActiveClip(first, [packet], {first, *rest}, [first, *rest])
             return jobs
-        if packet.stream.generation != active.packets[0].stream.generation:
-            # New SPS (e.g. resolution change): this file cannot take the new packets.
-            jobs.append(self._finish())
+        if not _same_track(packet, active.packets[0]):
+            jobs.append(self._finish())  # one MP4 track cannot take another codec
             return jobs
         active.packets.append(packet)
         if active.last_end is not None and not active.open_events:

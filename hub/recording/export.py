@@ -2,9 +2,10 @@
 
 The export starts on the last keyframe at or before the range's start (a player needs it), keeps
 the packets up to the range's end, and rebases their timestamps onto one continuous timeline.
-Segments of another stream generation (a different codec, size or SPS) cannot share the file:
-the export stops at the first such segment and says so in :attr:`ExportFacts.stopped`.
-Blocking: call it from a worker thread.
+It plays across a stream change (a new SPS, e.g. a new resolution): every keyframe carries its
+parameter sets, and the sample entry then says so (``avc3``/``hev1``). Segments of another codec
+cannot share the track: the export stops at the first one and says so in
+:attr:`ExportFacts.stopped`. Blocking: call it from a worker thread.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from av.packet import Packet
 from av.video.stream import VideoStream
 
 from hub.recording.remux import sha256_file
+from hub.recording.sample_entry import mark_in_band_parameter_sets
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +50,8 @@ class _Stitcher:
     out: OutputContainer
     out_stream: VideoStream | None = None
     signature: tuple[str, int, int, bytes] | None = None
+    codec: str = ""
+    changes: int = 0  # stream changes (new parameter sets) inside the export
     time_base: Fraction = Fraction(1, 90_000)
     clock: int = 0  # next dts, in ``time_base`` units
     frames: int = 0
@@ -63,16 +67,16 @@ class _Stitcher:
             assert isinstance(container, InputContainer)
             stream = container.streams.video[0]
             ctx = stream.codec_context
-            signature = (ctx.name, ctx.width, ctx.height, bytes(ctx.extradata or b""))
-            if self.signature is None:
-                self.signature = signature
-                self.out_stream = self.out.add_stream_from_template(stream)
-                assert stream.time_base is not None
-                self.time_base = stream.time_base
-            elif signature != self.signature:
+            if self.codec and ctx.name != self.codec:
                 when = datetime.fromtimestamp(segment.start_wallclock, UTC).isoformat()
-                return f"the stream parameters change at {when} ({ctx.name} {ctx.width}x{ctx.height})"
+                return f"the codec changes at {when} ({ctx.name} {ctx.width}x{ctx.height})"
+            frames = self.frames
             self._demux(container, stream, segment.start_wallclock)
+            if self.frames > frames:  # only segments that gave packets shape the track
+                signature = (ctx.name, ctx.width, ctx.height, bytes(ctx.extradata or b""))
+                if self.signature is not None and signature != self.signature:
+                    self.changes += 1  # the segment's keyframes carry the new parameter sets
+                self.signature, self.codec = signature, ctx.name
         return None
 
     def _demux(self, container: InputContainer, stream: VideoStream, start_wallclock: float) -> None:
@@ -107,13 +111,17 @@ class _Stitcher:
         self.segments += used
 
     def _mux(self, packet: Packet[VideoStream], at: float, tb: Fraction) -> None:
+        if self.out_stream is None:  # the first segment that gives packets is the track's template
+            self.out_stream = self.out.add_stream_from_template(packet.stream)
+            assert packet.stream.time_base is not None
+            self.time_base = packet.stream.time_base
         duration = round((packet.duration or 0) * tb / self.time_base) or round(0.1 / self.time_base)
         offset = round(max(0, (packet.pts or 0) - (packet.dts or 0)) * tb / self.time_base)
         packet.dts = self.clock
         packet.pts = self.clock + offset
         packet.duration = duration
         packet.time_base = self.time_base
-        packet.stream = self.out_stream  # type: ignore[assignment]
+        packet.stream = self.out_stream
         self.out.mux(packet)
         self.clock += duration
         self.frames += 1
@@ -142,6 +150,8 @@ def export_range(segments: Sequence[SegmentFile], start: float, end: float, path
                     break
             if stitcher.frames == 0 or stitcher.first_wallclock is None:
                 raise ValueError("no video in the range")
+        if stitcher.changes:
+            mark_in_band_parameter_sets(tmp, stitcher.codec)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -4,7 +4,9 @@
 fed every packet of the recorded stream, it hands back :class:`SegmentJob` values for the
 pipeline to write. A segment starts on a keyframe and is cut at the first keyframe at or after
 ``segment_s`` seconds (wall clock) from its start, so segments abut and each plays on its own.
-A new stream generation (new SPS) cuts at once: one file never holds two generations.
+A new stream generation (new SPS) cuts at once, so each segment, and its row in the index, has
+one codec and picture size; nothing is lost at the cut, and an export plays across it
+(:mod:`hub.recording.export`).
 """
 
 from __future__ import annotations

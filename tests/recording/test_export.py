@@ -9,6 +9,7 @@ from pathlib import Path
 import av
 import pytest
 
+from adapters.sim.substream import make_substream
 from adapters.source import EncodedPacket
 from hub.recording.export import ExportFacts, SegmentFile, export_range
 from hub.recording.remux import write_mp4
@@ -92,7 +93,7 @@ def test_an_empty_range_is_refused(segments: list[SegmentFile], tmp_path: Path) 
         export_range(segments, T + 2, T + 2, tmp_path / "out.mp4")
 
 
-def test_the_export_stops_where_the_stream_parameters_change(
+def test_the_export_plays_across_a_resolution_change(
     segments: list[SegmentFile], small_scene: Scene, tmp_path: Path
 ) -> None:
     small = _timed(read_file_packets(small_scene.path), T + 6.0, generation=1)
@@ -100,6 +101,39 @@ def test_the_export_stops_where_the_stream_parameters_change(
 
     facts: ExportFacts = export_range([*segments, *later], T + 4.5, T + 7.5, tmp_path / "out.mp4")
 
-    assert facts.stopped is not None and "h264 320x180" in facts.stopped
+    assert facts.stopped is None
+    assert (facts.segments, facts.frames) == (2, 35)  # 4.0 s (a keyframe) to 7.5 s
+    assert facts.end_wallclock == pytest.approx(T + 7.5, abs=1 / FPS)
+    with av.open(str(facts.path)) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.codec_tag == "avc3"  # the new SPS comes in the stream
+        sizes = [(frame.width, frame.height) for frame in container.decode(stream)]
+    assert sizes == [(640, 360)] * 20 + [(320, 180)] * 15
+
+
+def test_the_export_stops_where_the_codec_changes(
+    segments: list[SegmentFile], small_scene: Scene, tmp_path: Path
+) -> None:
+    hevc = make_substream(small_scene.path, tmp_path / "small-hevc.mp4", 320, 180, codec="hevc")
+    later = _segments(_timed(read_file_packets(hevc), T + 6.0, generation=1), tmp_path, 10.0)
+
+    facts = export_range([*segments, *later], T + 4.5, T + 7.5, tmp_path / "out.mp4")
+
+    assert facts.stopped is not None and "hevc 320x180" in facts.stopped
     assert facts.end_wallclock == pytest.approx(T + 6.0, abs=1 / FPS)
     assert facts.frames == 20
+
+
+def test_the_track_takes_its_parameters_from_the_first_segment_exported(
+    segments: list[SegmentFile], small_scene: Scene, tmp_path: Path
+) -> None:
+    later = _segments(_timed(read_file_packets(small_scene.path), T + 6.0, generation=1), tmp_path, 10.0)
+
+    facts = export_range([*segments, *later], T + 6.5, T + 7.5, tmp_path / "out.mp4")
+
+    assert (facts.segments, facts.frames) == (1, 15)
+    assert facts.start_wallclock == pytest.approx(T + 6.0)
+    with av.open(str(facts.path)) as container:
+        stream = container.streams.video[0]
+        assert (stream.width, stream.height, stream.codec_context.codec_tag) == (320, 180, "avc1")
+        assert {(frame.width, frame.height) for frame in container.decode(stream)} == {(320, 180)}

@@ -9,11 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import av
+import av.logging
 import pytest
 
-from adapters.source import EncodedPacket
+from adapters.sim.substream import make_substream
+from adapters.source import EncodedPacket, StreamInfo
 from hub.recording.remux import ClipFacts, write_mp4
-from tests.fixtures.media import Scene
+from tests.fixtures.media import Scene, read_file_packets
 
 HOUR_S = 3600
 
@@ -46,6 +48,29 @@ def read_back(path: Path) -> ReadBack:
 
 def shifted(packet: EncodedPacket, ticks: int) -> EncodedPacket:
     return dataclasses.replace(packet, pts=packet.pts + ticks, dts=packet.dts + ticks)
+
+
+@pytest.fixture(scope="module")
+def small_packets(small_scene: Scene) -> list[EncodedPacket]:
+    """2 s of 320x180: a camera that switched to a lower resolution (a new SPS)."""
+    return read_file_packets(small_scene.path)
+
+
+@dataclass(frozen=True, slots=True)
+class HevcPackets:
+    large: list[EncodedPacket]  # 640x360, 6 s
+    small: list[EncodedPacket]  # 320x180, 2 s
+
+
+@pytest.fixture(scope="module")
+def hevc_packets(
+    single_slice_scene: Scene, small_scene: Scene, tmp_path_factory: pytest.TempPathFactory
+) -> HevcPackets:
+    """The H.264 scenes re-encoded to H.265 (same GOP, no B-frames)."""
+    directory = tmp_path_factory.mktemp("hevc")
+    large = make_substream(single_slice_scene.path, directory / "large.mp4", 640, 360, codec="hevc")
+    small = make_substream(small_scene.path, directory / "small.mp4", 320, 180, codec="hevc")
+    return HevcPackets(read_file_packets(large), read_file_packets(small))
 
 
 @pytest.fixture(scope="module")
@@ -107,15 +132,134 @@ def test_a_clip_may_start_on_a_later_keyframe(
     assert facts.duration_s == pytest.approx(2.5)
 
 
-def test_packets_of_another_generation_are_left_out(
+def restamped(
+    packets: list[EncodedPacket], *, after: EncodedPacket, generation: int, stale: StreamInfo | None = None
+) -> list[EncodedPacket]:
+    """``packets`` continuing ``after``'s timeline, as a new stream generation.
+
+    ``stale`` is the StreamInfo the source hands out when it has not decoded the new SPS yet
+    (the old size with the new generation number).
+    """
+    step = packets[1].dts - packets[0].dts
+    offset = after.dts + step - packets[0].dts
+    stream = dataclasses.replace(stale or packets[0].stream, generation=generation)
+    return [dataclasses.replace(p, pts=p.pts + offset, dts=p.dts + offset, stream=stream) for p in packets]
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    sizes: list[tuple[int, int]]  # of each decoded picture, in order
+    errors: list[str]  # what FFmpeg logged at error level or worse
+    tag: str
+
+
+def decode_all(path: Path) -> Decoded:
+    previous = av.logging.get_level()
+    av.logging.set_level(av.logging.WARNING)
+    try:
+        with av.logging.Capture(local=False) as logs, av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            tag = stream.codec_context.codec_tag
+            sizes = [(frame.width, frame.height) for frame in container.decode(stream)]
+    finally:
+        av.logging.set_level(previous)
+    return Decoded(sizes, [f"{name}: {text}" for level, name, text in logs if level <= av.logging.ERROR], tag)
+
+
+def test_a_resolution_change_plays_on_in_one_file(
+    single_slice_packets: list[EncodedPacket], small_packets: list[EncodedPacket], tmp_path: Path
+) -> None:
+    head = single_slice_packets[:40]
+    tail = restamped(small_packets, after=head[-1], generation=1, stale=head[0].stream)
+
+    facts = write_mp4(head + tail, tmp_path / "resized.mp4")
+
+    decoded = decode_all(facts.path)
+    assert decoded.errors == []
+    assert decoded.sizes == [(640, 360)] * 40 + [(320, 180)] * 20
+    assert decoded.tag == "avc3"  # parameter sets in the stream: the new SPS is allowed there
+    assert facts.sizes == ((640, 360), (320, 180))  # measured from the SPS, not the stale info
+    assert (facts.width, facts.height, facts.frames) == (640, 360, 60)
+    assert facts.duration_s == pytest.approx(6.0)
+    assert facts.sha256 == hashlib.sha256(facts.path.read_bytes()).hexdigest()
+
+
+def test_a_clip_of_one_generation_keeps_avc1(clip: ClipFacts) -> None:
+    assert (decode_all(clip.path).tag, clip.sizes) == ("avc1", ((640, 360),))
+
+
+def test_h265_plays_on_across_a_resolution_change(hevc_packets: HevcPackets, tmp_path: Path) -> None:
+    head = hevc_packets.large[:40]
+    tail = restamped(hevc_packets.small, after=head[-1], generation=1, stale=head[0].stream)
+
+    facts = write_mp4(head + tail, tmp_path / "resized.mp4")
+
+    decoded = decode_all(facts.path)
+    assert decoded.errors == []
+    assert decoded.sizes == [(640, 360)] * 40 + [(320, 180)] * 20
+    assert (decoded.tag, facts.codec, facts.sizes) == ("hev1", "hevc", ((640, 360), (320, 180)))
+    assert facts.frames == 60
+    assert facts.duration_s == pytest.approx(6.0)
+
+
+def test_packets_of_a_new_generation_wait_for_its_keyframe(
+    single_slice_packets: list[EncodedPacket], small_packets: list[EncodedPacket], tmp_path: Path
+) -> None:
+    head = single_slice_packets[:30]
+    # The change announced mid-GOP: frames 30..39 of the new generation reference nothing decodable.
+    orphans = restamped(single_slice_packets[30:40], after=head[-1], generation=1)
+    tail = restamped(small_packets, after=orphans[-1], generation=1)
+
+    facts = write_mp4(head + orphans + tail, tmp_path / "gen.mp4")
+
+    decoded = decode_all(facts.path)
+    assert (facts.frames, decoded.errors) == (50, [])
+    assert decoded.sizes == [(640, 360)] * 30 + [(320, 180)] * 20
+
+
+def test_another_codec_ends_the_clip(
+    single_slice_packets: list[EncodedPacket], hevc_packets: HevcPackets, tmp_path: Path
+) -> None:
+    head = single_slice_packets[:40]
+    tail = restamped(hevc_packets.small, after=head[-1], generation=1)
+
+    facts = write_mp4(head + tail, tmp_path / "codec.mp4")
+
+    assert (facts.codec, facts.frames, decode_all(facts.path).sizes) == ("h264", 40, [(640, 360)] * 40)
+
+
+def timed(packets: list[EncodedPacket], start: float = 1_700_000_000.0) -> list[EncodedPacket]:
+    """As received live: the wall clock follows the presentation time."""
+    origin = packets[0].pts_seconds
+    return [dataclasses.replace(p, wallclock=start + p.pts_seconds - origin) for p in packets]
+
+
+def test_a_short_clock_jump_the_arrival_times_do_not_show_is_smoothed(
     single_slice_packets: list[EncodedPacket], tmp_path: Path
 ) -> None:
-    newer = dataclasses.replace(single_slice_packets[0].stream, generation=1)
-    packets = single_slice_packets[:30] + [
-        dataclasses.replace(p, stream=newer) for p in single_slice_packets[30:]
+    live = timed(single_slice_packets)
+    two_s = int(2 / live[0].stream.time_base)
+    # The camera's clock steps 2 s ahead at frame 30 (an NTP resync); the packets keep arriving at 10 fps.
+    jumped = [shifted(p, two_s) if i >= 30 else p for i, p in enumerate(live)]
+
+    facts = write_mp4(jumped, tmp_path / "jump.mp4")
+
+    assert facts.duration_s == pytest.approx(6.0)
+    assert len({b - a for a, b in itertools.pairwise(read_back(facts.path).dts)}) == 1
+
+
+def test_a_real_gap_is_kept(single_slice_packets: list[EncodedPacket], tmp_path: Path) -> None:
+    live = timed(single_slice_packets)
+    two_s = int(2 / live[0].stream.time_base)
+    # Frames 30.. come 2 s late in both clocks: the camera really sent nothing for 2 s.
+    gap = [
+        dataclasses.replace(shifted(p, two_s), wallclock=p.wallclock + 2.0) if i >= 30 else p
+        for i, p in enumerate(live)
     ]
-    facts = write_mp4(packets, tmp_path / "gen.mp4")
-    assert (facts.frames, read_back(facts.path).decoded) == (30, 30)
+
+    facts = write_mp4(gap, tmp_path / "gap.mp4")
+
+    assert facts.duration_s == pytest.approx(8.0)
 
 
 def test_no_packets_is_an_error(tmp_path: Path) -> None:

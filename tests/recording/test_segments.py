@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
+import av
 import pytest
 
+from adapters.source import EncodedPacket
+from hub.recording.remux import write_mp4
 from hub.recording.segments import SegmentCutter, SegmentJob
-from tests.fixtures.media import FPS, T0, PacketFactory, frame_index
+from tests.fixtures.media import FPS, T0, PacketFactory, Scene, frame_index, read_file_packets
 
 
 def feed(
@@ -85,3 +91,25 @@ def test_flush_ends_the_segment_one_frame_after_its_last_packet(packet_factory: 
 def test_segment_length_must_be_positive() -> None:
     with pytest.raises(ValueError, match=r"^segment_s must be positive, got 0$"):
         SegmentCutter(0)
+
+
+def test_a_resolution_change_loses_no_frame_and_each_segment_has_its_size(
+    single_slice_packets: list[EncodedPacket], small_scene: Scene, tmp_path: Path
+) -> None:
+    large = single_slice_packets[:30]
+    step = large[1].dts - large[0].dts
+    # What the source hands out for a stream it only records: the new generation, the old size.
+    stale = dataclasses.replace(large[0].stream, generation=1)
+    small = [
+        dataclasses.replace(p, pts=p.pts + 30 * step, dts=p.dts + 30 * step, stream=stale)
+        for p in read_file_packets(small_scene.path)
+    ]
+    cutter = SegmentCutter(60.0)
+    jobs = [job for p in [*large, *small] for job in cutter.on_packet(p)] + cutter.flush()
+
+    facts = [write_mp4(job.packets, tmp_path / f"{i}.mp4") for i, job in enumerate(jobs)]
+
+    assert [(f.width, f.height, f.frames) for f in facts] == [(640, 360, 30), (320, 180, 20)]
+    for f in facts:
+        with av.open(str(f.path)) as container:
+            assert sum(1 for _ in container.decode(video=0)) == f.frames

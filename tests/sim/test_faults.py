@@ -47,8 +47,8 @@ def test_parse_every_kind() -> None:
         ("drop@", "fault 'drop@' is not KIND[@SECONDS][:VALUE]"),
         (
             "explode@3",
-            "unknown fault 'explode' (known: drop, stall, corrupt, ts_jump, resize, offline, reboot, "
-            "slow_soap, malformed_soap, clock_skew, tamper)",
+            "unknown fault 'explode' (known: drop, stall, corrupt, ts_jump, ts_wrap, resize, offline, "
+            "reboot, slow_soap, malformed_soap, clock_skew, tamper)",
         ),
         ("drop", "fault drop needs @SECONDS"),
         ("corrupt", "fault corrupt needs :VALUE"),

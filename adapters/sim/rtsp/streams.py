@@ -3,7 +3,8 @@
 The sender task packetizes each access unit once and fans it out to the stream's playing
 sessions, as a real camera's encoder does. Before each unit it asks the camera's
 :class:`~adapters.sim.faults.CameraFaults` what to do: refuse (drop every session), stall (send
-nothing), corrupt payloads, shift timestamps, or switch to a resized or black version of the clip.
+nothing), corrupt payloads, shift or wrap timestamps, or switch to a resized or black version of
+the clip.
 Versions are encoded once, on demand, in a worker thread; the switch happens at a keyframe of the
 new version, whose SPS/PPS go in-band in front of it.
 """
@@ -18,7 +19,7 @@ import time
 import av
 
 from adapters.rtsp import nal
-from adapters.sim.faults import CameraFaults
+from adapters.sim.faults import CameraFaults, Fault
 from adapters.sim.media import RTP_CLOCK, Media, MediaLoop, ScheduledUnit
 from adapters.sim.rtsp.rtp import RtpPayload, packetize
 from adapters.sim.rtsp.session import SendPolicy, Session
@@ -66,6 +67,7 @@ class SimStream:
         self._rng = random.Random()
         self._snapshots = SnapshotCache()
         self._task: asyncio.Task[None] | None = None
+        self._wrap: tuple[Fault, int] | None = None  # the ts_wrap fault and its RTP offset
 
     @property
     def media(self) -> Media:
@@ -126,7 +128,7 @@ class SimStream:
         fraction = self.faults.corrupt_fraction()
         if fraction > 0:
             payloads = corrupt_payloads(self.media.codec, payloads, fraction, self._rng)
-        offset = round(self.faults.timestamp_offset_s() * RTP_CLOCK)
+        offset = round(self.faults.timestamp_offset_s() * RTP_CLOCK) + self._wrap_offset()
         now = time.monotonic()
         timestamp = (scheduled.rtp_timestamp + offset) % 2**32
         report_timestamp = (self.loop.rtp_timestamp_at(now) + offset) % 2**32
@@ -139,6 +141,16 @@ class SimStream:
                 policy=self._policy,
                 now=now,
             )
+
+    def _wrap_offset(self) -> int:
+        """RTP ticks that put 2^32 at the ts_wrap fault's time; fixed once, so no jump follows."""
+        fault = self.faults.timestamp_wrap()
+        if fault is None:
+            return 0
+        if self._wrap is None or self._wrap[0] is not fault:
+            when = time.monotonic() + fault.at_s - self.faults.elapsed()  # the fault's clock may differ
+            self._wrap = (fault, -self.loop.rtp_timestamp_at(when) % 2**32)
+        return self._wrap[1]
 
     def _wanted(self) -> VersionKey:
         width, height = self.faults.resize() or (self.source.width, self.source.height)
