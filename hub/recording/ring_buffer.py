@@ -31,10 +31,12 @@ class PacketRingBuffer:
     def append(self, packet: EncodedPacket) -> None:
         if not self._packets and not packet.is_keyframe:
             return  # wait for a keyframe: nothing before it is decodable
-        if self._packets and packet.stream.generation != self._packets[-1].stream.generation:
+        last = self._packets[-1].stream if self._packets else None
+        if last is not None and packet.stream.generation != last.generation:
             if not packet.is_keyframe:
-                return
-            self.clear()  # never mix stream generations: older packets cannot share a file
+                return  # a new generation is decodable only from its first keyframe
+            if (packet.stream.codec, packet.stream.time_base) != (last.codec, last.time_base):
+                self.clear()  # one MP4 track holds one codec; a new size plays on (avc3/hev1)
         if packet.is_keyframe:
             self._keyframes.append(self._base + len(self._packets))
         self._packets.append(packet)

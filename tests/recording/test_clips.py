@@ -235,11 +235,6 @@ def test_a_new_generation_does_not_cut_the_clip(packet_factory: PacketFactory) -
     assert (job.event_ids, job.truncated) == (["e1"], False)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="PacketRingBuffer.append clears the buffer at a new generation's keyframe (hub/recording/"
-    "ring_buffer.py); it need only skip that generation's packets before its keyframe",
-)
 def test_an_event_just_after_a_new_generation_gets_its_whole_pre_roll(packet_factory: PacketFactory) -> None:
     cam = camera(packet_factory)
     cam.run_to(79)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from adapters.source import EncodedPacket
@@ -94,18 +96,28 @@ def test_since_after_trimming_uses_absolute_positions(packet_factory: PacketFact
     assert frame_index(ring.since(T0 + 12.0)[0]) == 120
 
 
-def test_new_generation_clears_the_ring(packet_factory: PacketFactory) -> None:
+def test_a_new_size_keeps_the_pre_roll_from_its_first_keyframe_on(packet_factory: PacketFactory) -> None:
     ring = PacketRingBuffer(max_seconds=30.0, max_bytes=BIG)
     fill(ring, packet_factory, range(30))
-    ring.append(packet_factory(30, generation=1))  # not a keyframe: dropped, old packets kept
+    ring.append(packet_factory(30, generation=1))  # not a keyframe: undecodable, dropped
     assert len(ring) == 30
     ring.append(packet_factory(31, generation=1, keyframe=True))
     fill(ring, packet_factory, range(32, 35), generation=1)
     packets = ring.since(T0)
-    assert indices(packets) == [31, 32, 33, 34]
-    assert {p.stream.generation for p in packets} == {1}
-    assert ring.bytes == 400
-    assert frame_index(ring.since(T0 + 10)[0]) == 31
+    assert indices(packets) == [*range(30), 31, 32, 33, 34]  # one MP4 plays across a new size
+    assert [p.stream.generation for p in packets] == [0] * 30 + [1] * 4
+    assert ring.bytes == 3400
+    assert ring.starts_on_keyframe
+
+
+def test_another_codec_clears_the_ring(packet_factory: PacketFactory) -> None:
+    ring = PacketRingBuffer(max_seconds=30.0, max_bytes=BIG)
+    fill(ring, packet_factory, range(30))
+    first = packet_factory(31, generation=1, keyframe=True)
+    hevc = dataclasses.replace(first, stream=dataclasses.replace(first.stream, codec="hevc"))
+    ring.append(hevc)
+    assert indices(ring.since(T0)) == [31]
+    assert ring.bytes == 100
 
 
 def test_clear(packet_factory: PacketFactory) -> None:
