@@ -25,7 +25,7 @@ from hub.ingest.pipeline import CameraPipeline, PipelineContext
 from hub.ingest.registry_watch import RegistryWatcher
 from hub.ingest.supervisor import Supervisor
 from hub.ingest.worker_link import InProcessLink, WorkerLink
-from hub.ingest.worker_process import ProcessLink
+from hub.ingest.worker_process import ProcessLink, WorkerPool
 from hub.media.reclaim import requeue_spooled
 from hub.media.spool import MediaSpool, SpoolEntry
 from hub.media.uploader import MediaUploader
@@ -66,6 +66,7 @@ class HubRuntime:
         self.secret = b""
         self._parts: RuntimeParts | None = None
         self.retention: RetentionSweeper | None = None
+        self.workers: WorkerPool | None = None
 
     @property
     def parts(self) -> RuntimeParts:
@@ -126,10 +127,12 @@ class HubRuntime:
         uploader = MediaUploader(spool, store, on_stored=stored, on_evicted=evicted)
         cameras = CameraStatusStore(sessions)
 
+        pool = self.workers = WorkerPool(s.ingest.cameras_per_process)
+
         def link(camera: CameraConfig) -> WorkerLink:
             spec = WorkerSettings(camera, s.recording, s.motion, s.ingest, spool.root)
             if s.ingest.isolation is WorkerIsolation.PROCESS:
-                return ProcessLink(spec)
+                return ProcessLink(spec, pool)
             return InProcessLink(spec, path_for=spool.path_for, source_factory=self.source_factory)
 
         ctx = PipelineContext(events, spool, uploader, link, heartbeat_timeout_s=s.ingest.worker_timeout_s)
@@ -186,6 +189,8 @@ class HubRuntime:
             return
         await parts.registry.stop()
         await parts.supervisor.stop()
+        if self.workers is not None:
+            await self.workers.close()  # whatever did not stop in order
         try:
             await parts.uploader.upload_pending()  # one last try; what is left waits in the spool
         except Exception:

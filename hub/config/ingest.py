@@ -46,6 +46,13 @@ class IngestSettings(StrictModel):
         title="Camera isolation",
         description="process: each camera records and analyses in a worker process; thread: in the hub.",
     )
+    cameras_per_process: int = Field(
+        1,
+        ge=1,
+        le=64,
+        title="Cameras per worker process",
+        description="1: full isolation; more share a process (less CPU and memory on dense nodes).",
+    )
     worker_timeout_s: float = Field(
         10.0,
         ge=2,

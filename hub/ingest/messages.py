@@ -10,6 +10,7 @@ process, and a slow database on the host never stalls the recording.
 from __future__ import annotations
 
 import enum
+import logging
 from dataclasses import dataclass
 
 from adapters.onvif.models import CameraEvent
@@ -78,6 +79,20 @@ class LogLine:
     level: int
     message: str
     exc_text: str | None = None
+
+    def relog(self) -> None:
+        logger = logging.getLogger(self.logger)
+        if logger.isEnabledFor(self.level):
+            record = logging.makeLogRecord(
+                {
+                    "name": self.logger,
+                    "levelno": self.level,
+                    "levelname": logging.getLevelName(self.level),
+                    "msg": self.message,
+                    "exc_text": self.exc_text,
+                }
+            )
+            logger.handle(record)
 
 
 class Outcome(enum.StrEnum):

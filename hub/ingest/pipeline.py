@@ -184,7 +184,7 @@ class CameraPipeline:
                 else:  # the camera was deleted meanwhile
                     self.ctx.spool.path_for(key).unlink(missing_ok=True)
             case LogLine():
-                _relog(message)
+                message.relog()
 
     def _enqueue(self, key: str, content_type: str, metadata: dict[str, str]) -> None:
         try:
@@ -245,18 +245,3 @@ class CameraPipeline:
                 lambda: events.close(known, transition.timestamp, snapshot=None, score=transition.score),
                 what=f"{cam_id}: recording the end of event {known}",
             )
-
-
-def _relog(line: LogLine) -> None:
-    logger = logging.getLogger(line.logger)
-    if logger.isEnabledFor(line.level):
-        record = logging.makeLogRecord(
-            {
-                "name": line.logger,
-                "levelno": line.level,
-                "levelname": logging.getLevelName(line.level),
-                "msg": line.message,
-                "exc_text": line.exc_text,
-            }
-        )
-        logger.handle(record)

@@ -27,6 +27,8 @@ class StreamStats:
     _window_bytes: int = 0
 
     def on_packet(self, size: int, wallclock: float) -> None:
+        if not self.packets:  # the window starts with the stream, not with the connection attempt
+            self._window_start = time.monotonic()
         self.packets += 1
         self.bytes += size
         self.last_packet_at = wallclock

@@ -72,7 +72,7 @@ async def test_api_cameras_start_change_and_stop_streaming(
     await wait_until(offline, timeout_s=15, what="the camera with a bad path to go offline")
 
     # Deleted while its supervisor retries: closed, and nothing crashes.
-    deleted = await client.delete(f"{API}/cameras/api-cam")
+    deleted = await client.delete(f"{API}/cameras/api-cam", params={"purge": "true"})  # it may have events
     assert deleted.status_code == 204, deleted.text
     await wait_until(closed, timeout_s=10, what="the deleted camera to close")
     assert (await client.get(f"{API}/cameras/api-cam")).status_code == 404

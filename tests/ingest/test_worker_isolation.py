@@ -4,6 +4,7 @@ never an event, and the hub's own process keeps serving."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import signal
@@ -17,7 +18,8 @@ from hub.config.hub import HubSettings
 from hub.config.ingest import IngestSettings, WorkerIsolation
 from hub.ingest.camera_worker import WorkerSettings
 from hub.ingest.messages import Outcome, StopCommand, WorkerFinished
-from hub.ingest.worker_process import EXIT_HOST_GONE, ProcessLink
+from hub.ingest.worker_main import EXIT_HOST_GONE
+from hub.ingest.worker_process import ProcessLink
 from tests.fixtures.hub import (
     API,
     FAST_MOTION,
@@ -207,9 +209,53 @@ async def test_a_worker_whose_hub_vanished_exits_at_once(tmp_path: Path, rtsp_se
     link = ProcessLink(_spec(tmp_path, server.url(SCENE_PATH)))
     await link.start()
     assert await asyncio.wait_for(link.receive(), timeout=15) is not None  # it is up and reporting
-    writer = link._writer
+    assert link._process is not None
+    writer = link._process._writer
     assert writer is not None
     writer.transport.abort()  # what the kernel does to the socket when the hub is SIGKILLed
     link.send(StopCommand())  # dropped: the channel is gone
+    while await asyncio.wait_for(link.receive(), timeout=15) is not None:
+        pass  # what it had sent before; then the end of the channel
     await link.close()
     assert link.exit_description() == f"exit code {EXIT_HOST_GONE}"
+
+
+async def test_cameras_sharing_a_process_record_and_restart_together(
+    tmp_path: Path, start_hub: StartHub, rtsp_server: StartRtsp
+) -> None:
+    server = await rtsp_server()
+    cameras = [CameraConfig(id=f"cam-{i}", url=server.url(SCENE_PATH)) for i in (1, 2)]
+    settings = make_settings(tmp_path, cameras=cameras, recording=FAST_RECORDING, motion=FAST_MOTION)
+    settings = settings.model_copy(
+        update={"ingest": IngestSettings(cameras_per_process=2, reconnect_initial_s=0.2)}
+    )
+    hub = await start_hub(settings)
+    pipelines = hub.parts.supervisor.pipelines
+
+    async def one_process() -> bool:
+        pids = {pipelines[c.id].worker_pid for c in cameras}
+        return len(pids) == 1 and None not in pids
+
+    await wait_until(one_process, timeout_s=15, what="both cameras in one worker process")
+    shared = pipelines["cam-1"].worker_pid
+    assert shared is not None and shared != os.getpid()
+
+    async def both_recorded() -> bool:
+        items = (await hub.client.get(f"{API}/events")).json()["items"]
+        return {e["camera_id"] for e in items if e["clip"]["state"] == "stored"} == {"cam-1", "cam-2"}
+
+    await wait_until(both_recorded, timeout_s=30, what="a stored clip from each camera")
+    os.kill(shared, signal.SIGKILL)
+
+    async def moved() -> bool:
+        pids = {pipelines[c.id].worker_pid for c in cameras}
+        return None not in pids and shared not in pids
+
+    await wait_until(moved, timeout_s=20, what="both cameras in a new worker process")
+    for camera in cameras:
+        online = functools.partial(_online, hub, camera.id)
+        await wait_until(online, timeout_s=20, what=f"{camera.id} back online")
+
+
+async def _online(hub: RunningHub, camera_id: str) -> bool:
+    return bool((await hub.client.get(f"{API}/cameras/{camera_id}")).json()["status"] == "online")
