@@ -330,7 +330,9 @@ class CameraWorker:
 
     async def _finish(self) -> None:
         """End open events and write clips in progress; runs even when the stream failed."""
-        now = time.time()
+        # A stalled stream is noticed seconds late: its events end with the last video, not then.
+        last = self.stats.last_packet_at
+        now = time.time() if last is None else min(time.time(), last)
         for transition in self._rule.flush(now):
             await self._on_transition(transition, None)
         for key in [k for k in self._open if k.startswith("onvif-")]:

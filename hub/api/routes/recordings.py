@@ -63,9 +63,9 @@ _EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
                 "example": _END_EXAMPLE,
             },
             "X-Export-Stopped": {
-                "description": "Only when the export ends early: why (the stream parameters changed)",
+                "description": "Only when the export ends early: why (the camera changed codec)",
                 "schema": {"type": "string"},
-                "example": "the stream parameters change at 2024-05-01T12:04:10+00:00 (h264 1280x720)",
+                "example": "the codec changes at 2024-05-01T12:04:10+00:00 (hevc 1280x720)",
             },
         },
     },
