@@ -7,7 +7,7 @@ import importlib
 import json
 import sys
 
-BENCHMARKS = ("clip_remux", "motion", "ingest", "sim", "camera_import")
+BENCHMARKS = ("clip_remux", "motion", "ingest", "sim", "camera_import", "cameras_at_once", "clip_latency")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -45,6 +45,40 @@ def split_annexb(data: bytes) -> list[bytes]:
     return [u for u in units if u]
 
 
+def split_before_slice(codec: str, data: bytes) -> tuple[list[bytes], int]:
+    """The NAL units of an Annex B packet that come before its first slice, and the offset of
+    that slice's NAL header (-1 when the packet has none).
+
+    Only the part before the first slice is scanned: a picture's delimiter, SEI and parameter
+    sets come before its slices (H.264 §7.4.1.2.3, H.265 §7.4.2.4.4), so what follows is the
+    picture itself, tens of kilobytes that need no start-code search. (H.264 lets a PPS sit
+    between two slices of one picture; cameras do not do that, and such a unit still stays in
+    the data, unread.)
+    """
+    units: list[bytes] = []
+    find = data.find
+    i = find(b"\x00\x00\x01")
+    if i < 0:
+        raise ValueError("no Annex B start code in packet")
+    start, size = i + 3, len(data)
+    hevc = codec == "hevc"
+    while start < size:
+        nxt = find(b"\x00\x00\x01", start, start + 4)
+        if nxt == start or (nxt == start + 1 and data[start] == 0):  # an empty unit
+            start = nxt + 3
+            continue
+        t = (data[start] >> 1) & 0x3F if hevc else data[start] & 0x1F
+        if (t < 32) if hevc else (1 <= t <= 5):
+            return units, start
+        nxt = find(b"\x00\x00\x01", start)
+        if nxt < 0:
+            units.append(data[start:])
+            break
+        units.append(data[start : nxt - 1 if data[nxt - 1] == 0 else nxt])
+        start = nxt + 3
+    return units, -1
+
+
 def split_length_prefixed(data: bytes, length_size: int = 4) -> list[bytes]:
     """NAL units of an AVCC/HVCC sample (each unit preceded by its big-endian length)."""
     units: list[bytes] = []

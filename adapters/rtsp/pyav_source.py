@@ -1,9 +1,29 @@
 """A :class:`~adapters.source.StreamSource` on PyAV: one reader thread per open stream.
 
-The thread demuxes, assembles access units, decodes (only when frames are wanted) and hands
-batches of items to the event loop with ``call_soon_threadsafe``. Packets are never dropped:
-if the consumer falls far behind, the source fails instead. Frames are sampled at
-``analysis_fps`` and the oldest are dropped when analysis lags, since stale frames are useless.
+The thread demuxes (and decodes, when frames are wanted) and puts what it read in an inbox that
+the event loop drains. Packets are never dropped: if the consumer falls far behind, the source
+fails instead. Frames are sampled at ``analysis_fps`` and the oldest are dropped when analysis
+lags, since stale frames are useless.
+
+A camera stream costs FFmpeg little, so three things that look cheap would cost as much as the
+demux itself, and each is kept out of the per-packet path:
+
+* Waking the event loop from a thread (``call_soon_threadsafe``) per packet. The loop instead
+  drains each inbox on a timer, every ``HANDOVER_S`` for a decoded stream (its frames drive
+  events) and every ``RECORD_HANDOVER_S`` for a recorded one (its packets wait in the ring
+  buffer anyway), on one grid, so that all the sources of a loop share one wake-up; the reader
+  wakes the loop itself only for a full inbox or the end.
+* Python work in the reader thread, which runs with cold caches after every blocking read. A
+  record-only stream hands over each demuxed packet's bytes (copied at once, while FFmpeg's
+  buffer is in this core's cache) and the loop assembles access units in batches. A stream that
+  is decoded assembles in its thread: the decoder needs whole pictures.
+* PyAV's read time-out, which takes the GIL in FFmpeg's interrupt callback several times per
+  RTP packet. Reads run without it: FFmpeg's own socket time-out (``timeout``, no bytes for
+  ``stall_timeout_s``) ends a dead connection in the reader, and the same timer is a watchdog
+  for a connection that stays busy without delivering a picture (RTCP only, say): it ends the
+  iteration with :class:`~adapters.source.SourceStalled` ``STALL_GRACE_S`` later, and the
+  reader, which PyAV gives no way to interrupt, ends at its next packet or socket time-out.
+  The open keeps PyAV's time-out: it runs once.
 """
 
 from __future__ import annotations
@@ -21,20 +41,38 @@ from typing import Any
 import av
 import av.error
 
-from adapters.rtsp.access_units import AccessUnit, AccessUnitAssembler, RawPacket
+from adapters.rtsp.access_units import AccessUnit, AccessUnitAssembler
 from adapters.rtsp.errors import map_av_error, redact_url
-from adapters.source import DecodedFrame, EncodedPacket, SourceError, SourceItem, StreamInfo, StreamSource
+from adapters.source import (
+    DecodedFrame,
+    EncodedPacket,
+    SourceError,
+    SourceItem,
+    SourceStalled,
+    StreamInfo,
+    StreamSource,
+)
 
 log = logging.getLogger(__name__)
 
 MAX_PENDING_PACKETS = 5000  # ~3 min of a 25 fps stream: the consumer is stuck, not slow
 MAX_PENDING_FRAMES = 4
+HANDOVER_S = 0.1  # inbox drain cadence of a decoded stream: the latency a frame may gain
+RECORD_HANDOVER_S = 5 * HANDOVER_S  # a recorded stream's: a multiple, so its ticks share wake-ups
+WAKE_AT_ITEMS = 64  # a file read at full speed: wake the loop now instead of at the next tick
+STALL_GRACE_S = 1.0  # FFmpeg's socket time-out ends a silent stream first, with a clean reader exit
 SAMPLE_SLACK_S = 1e-6  # float rounding: 0.4 + 0.2 > 0.6 would skip the frame at 0.6 s
 
 
 class _End:
-    def __init__(self, error: SourceError | None) -> None:
+    def __init__(self, error: SourceError | None, *, complete: bool = False) -> None:
         self.error = error
+        self.complete = complete  # the stream ended by itself: its last access unit is whole
+
+
+# What the reader thread puts in the inbox: ready items, the end, or a demuxed packet that is
+# not assembled yet (``(data, pts, dts, wallclock)``, record-only streams).
+_Inbound = SourceItem | _End | tuple[bytes, int | None, int | None, float]
 
 
 class PyAVStreamSource(StreamSource):
@@ -61,7 +99,14 @@ class PyAVStreamSource(StreamSource):
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._items: collections.deque[SourceItem | _End] = collections.deque()
+        # Reader thread -> loop: deque appends and pops are atomic. The flag says an early
+        # wake-up is already on its way, so the reader asks for at most one per loop turn.
+        self._inbox: collections.deque[_Inbound] = collections.deque()
+        self._wake_scheduled = False
+        self._ended = False  # an _End reached _items: the pump stops
+        self._assembler: AccessUnitAssembler | None = None  # the loop's, for record-only streams
         self._frames_pending = 0
+        self._read_since = 0.0  # monotonic time the reader's current read began
         self._ready = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.packets_read = 0
@@ -69,18 +114,24 @@ class PyAVStreamSource(StreamSource):
         self.frames_dropped = 0
 
     async def open(self) -> StreamInfo:
-        self._loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
         self._container, info = await asyncio.to_thread(self._open_blocking)
         self.info = info
+        if not self.analysis_fps:
+            self._assembler = AccessUnitAssembler(info.codec, info.extradata)
+        self._read_since = time.monotonic()
         self._thread = threading.Thread(target=self._run, name=f"pyav-{self.safe_url}", daemon=True)
         self._thread.start()
+        self._arm_pump(loop)
         return info
 
-    def _options(self) -> dict[str, str]:
+    def ffmpeg_options(self) -> dict[str, str]:
+        """The demuxer options the source opens its URL with (benchmarks reuse them)."""
         if self.url.startswith(("rtsp://", "rtsps://")):
             return {
                 "rtsp_transport": self.transport,
-                "timeout": str(int(self.stall_timeout_s * 1_000_000)),  # FFmpeg 8: µs socket time-out
+                # µs without a byte; FFmpeg waits it twice over (poll, then retry), so halve it.
+                "timeout": str(int(self.stall_timeout_s * 500_000)),
                 "allowed_media_types": "video",
                 # Cameras announce SPS/PPS in the SDP: probing 5 s of stream (the default) only delays.
                 "analyzeduration": "0",
@@ -92,8 +143,8 @@ class PyAVStreamSource(StreamSource):
         try:
             container = av.open(
                 self.url,
-                options=self._options(),
-                timeout=(self.open_timeout_s, self.stall_timeout_s),
+                options=self.ffmpeg_options(),
+                timeout=(self.open_timeout_s, None),  # reads: the watchdog, see the module doc
             )
         except (av.error.FFmpegError, OSError) as err:
             raise map_av_error(err, self.safe_url) from err
@@ -116,10 +167,13 @@ class PyAVStreamSource(StreamSource):
         )
         return container, info
 
+    # -- reader thread -------------------------------------------------------------------------
+
     def _run(self) -> None:
         error: SourceError | None = None
+        complete = False
         try:
-            self._read_loop()
+            complete = self._read_and_decode() if self.analysis_fps else self._read_only()
         except SourceError as err:
             error = err
         except (av.error.FFmpegError, OSError) as err:
@@ -131,77 +185,75 @@ class PyAVStreamSource(StreamSource):
         finally:
             with contextlib.suppress(Exception):
                 self._container.close()
-            self._post([_End(error)])
+            self._post([_End(error, complete=complete)])
 
-    def _read_loop(self) -> None:
+    def _read_only(self) -> bool:
+        """Record only: each packet's bytes and times go to the inbox, the loop assembles them.
+        True when the stream ended (not stopped)."""
+        assert self.info is not None
+        time_base = self.info.time_base
+        stream = self._container.streams.video[0]
+        inbox, stop = self._inbox, self._stop
+        monotonic, wallclock = time.monotonic, time.time
+        started, first_pts = monotonic(), None
+        for packet in self._container.demux(stream):
+            self._read_since = monotonic()
+            if stop.is_set():
+                return False
+            if packet.size == 0:
+                continue
+            if self.realtime and packet.pts is not None:
+                first_pts = self._pace(float(packet.pts * time_base), started, first_pts)
+            inbox.append((bytes(packet), packet.pts, packet.dts, wallclock()))  # nothing else per packet
+            if len(inbox) >= WAKE_AT_ITEMS:
+                self._wake()
+        return True
+
+    def _read_and_decode(self) -> bool:
+        """Analysis: access units are assembled here, since the decoder needs them whole."""
         assert self.info is not None
         info = self.info
         stream = self._container.streams.video[0]
         assembler = AccessUnitAssembler(info.codec, info.extradata)
-        decoder: Any = None
-        if self.analysis_fps:
-            decoder = av.CodecContext.create(info.codec, "r")
-            decoder.thread_count = 1  # frame threads delay output; many cameras share 2 cores
+        decoder: Any = av.CodecContext.create(info.codec, "r")
+        decoder.thread_count = 1  # frame threads delay output; many cameras share 2 cores
         frame_interval = 1.0 / self.analysis_fps if self.analysis_fps else 0.0
         next_sample_pts = float("-inf")  # sample by stream time, so files and cameras behave alike
         started = time.monotonic()
         first_pts: float | None = None
         for packet in self._container.demux(stream):
+            self._read_since = time.monotonic()
             if self._stop.is_set():
-                return
+                return False
             if packet.size == 0:
                 continue
-            now = time.time()
-            raw = RawPacket(bytes(packet), packet.pts, packet.dts, now)
             batch: list[SourceItem] = []
-            units = assembler.push(raw)
-            for unit in units:
+            for unit in assembler.push_data(bytes(packet), packet.pts, packet.dts, time.time()):
                 info = self._info_for(unit, info, assembler)
                 if self.realtime:
-                    first_pts = self._pace(unit, info, started, first_pts)
-                frame = None
-                if decoder is not None:
-                    # Decode first: a new SPS may change the size the packet must carry.
-                    frame = self._decode(decoder, unit, info, next_sample_pts)
-                    info = self.info or info
-                batch.append(
-                    EncodedPacket(unit.data, unit.pts, unit.dts, unit.is_keyframe, unit.wallclock, info)
-                )
-                self.packets_read += 1
-                self.bytes_read += len(unit.data)
+                    first_pts = self._pace(float(unit.pts * info.time_base), started, first_pts)
+                # Decode first: a new SPS may change the size the packet must carry.
+                frame = self._decode(decoder, unit, info, next_sample_pts)
+                info = self.info or info
+                batch.append(self._encoded(unit, info))
                 if frame is not None:
                     next_sample_pts = frame.pts_seconds + frame_interval
                     batch.append(frame)
-                elif decoder is not None and float(unit.pts * info.time_base) < next_sample_pts - 60:
+                elif float(unit.pts * info.time_base) < next_sample_pts - 60:
                     next_sample_pts = float("-inf")  # the camera's clock jumped back
             if batch:
                 self._post(batch)
         for unit in assembler.flush():
             info = self._info_for(unit, info, assembler)
-            self._post([EncodedPacket(unit.data, unit.pts, unit.dts, unit.is_keyframe, unit.wallclock, info)])
+            self._post([self._encoded(unit, info)])
+        return True
 
-    def _info_for(self, unit: AccessUnit, info: StreamInfo, assembler: AccessUnitAssembler) -> StreamInfo:
-        if unit.generation == info.generation:
-            return info
-        log.info("%s: stream parameters changed (generation %d)", self.safe_url, unit.generation)
-        new = StreamInfo(
-            codec=info.codec,
-            width=info.width,
-            height=info.height,
-            time_base=info.time_base,
-            extradata=b"".join(b"\x00\x00\x00\x01" + s for s in assembler.parameter_sets),
-            average_fps=info.average_fps,
-            generation=unit.generation,
-        )
-        self.info = new
-        return new
-
-    def _pace(self, unit: AccessUnit, info: StreamInfo, started: float, first_pts: float | None) -> float:
-        pts_s = float(unit.pts * info.time_base)
+    def _pace(self, pts_s: float, started: float, first_pts: float | None) -> float:
         first = pts_s if first_pts is None else first_pts
         delay = (pts_s - first) - (time.monotonic() - started)
         if delay > 0:
             self._stop.wait(delay)
+            self._read_since = time.monotonic()  # pacing is not a stalled read
         return first
 
     def _decode(self, decoder: Any, unit: AccessUnit, info: StreamInfo, due: float) -> DecodedFrame | None:
@@ -227,24 +279,118 @@ class PyAVStreamSource(StreamSource):
         self.info = new
         return new
 
-    def _post(self, batch: Sequence[SourceItem | _End]) -> None:
+    def _post(self, items: Sequence[SourceItem | _End]) -> None:
+        """Into the inbox; the pump takes it at its next tick, but a full inbox or the end (the
+        consumer reconnects on it) wakes the loop now."""
+        inbox = self._inbox
+        inbox.extend(items)
+        if len(inbox) >= WAKE_AT_ITEMS or isinstance(items[-1], _End):
+            self._wake()
+
+    def _wake(self) -> None:
+        if self._wake_scheduled:
+            return  # _deliver clears the flag before it drains, so it will see what we added
         loop = self._loop
         if loop is None or loop.is_closed():
             return
+        self._wake_scheduled = True
         with contextlib.suppress(RuntimeError):  # the loop closed under us at shutdown
-            loop.call_soon_threadsafe(self._deliver, batch)
+            loop.call_soon_threadsafe(self._deliver)
 
-    def _deliver(self, batch: Sequence[SourceItem | _End]) -> None:
-        for item in batch:
-            if isinstance(item, DecodedFrame):
+    # -- event loop ----------------------------------------------------------------------------
+
+    def _arm_pump(self, loop: asyncio.AbstractEventLoop) -> None:
+        # On a grid shared by every source, so that their ticks fall in one loop iteration.
+        every = HANDOVER_S if self.analysis_fps else RECORD_HANDOVER_S
+        tick = (int(loop.time() / every) + 1) * every
+        loop.call_at(tick, self._pump, loop)
+
+    def _pump(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Every tick: take the inbox, and end a stream that delivers no packet (a stall)."""
+        try:
+            self._deliver()
+        except Exception as err:  # the pump must go on, or the consumer would wait forever
+            log.exception("%s: handing packets over failed", self.safe_url)
+            self._fail(SourceError(f"{self.safe_url}: internal error: {err}"))
+        if self._ended or loop.is_closed():
+            return
+        if time.monotonic() - self._read_since >= self.stall_timeout_s + STALL_GRACE_S:
+            self._fail(SourceStalled(f"{self.safe_url}: no data (time-out)"))
+            return
+        self._arm_pump(loop)
+
+    def _deliver(self) -> None:
+        self._wake_scheduled = False
+        inbox, items = self._inbox, self._items
+        if not inbox:
+            return
+        while inbox:
+            item = inbox.popleft()
+            if type(item) is tuple:
+                self._assemble(*item)
+            elif isinstance(item, DecodedFrame):
                 if self._frames_pending >= MAX_PENDING_FRAMES:
                     self._drop_oldest_frame()
                 self._frames_pending += 1
-            self._items.append(item)
-        if len(self._items) > MAX_PENDING_PACKETS:
-            self._stop.set()
-            self._items.append(_End(SourceError(f"{self.safe_url}: consumer fell behind, stream dropped")))
+                items.append(item)
+            elif isinstance(item, _End):
+                if item.complete and self._assembler is not None:
+                    for unit in self._assembler.flush():
+                        items.append(self._encoded(unit, self._info_for(unit, self.info, self._assembler)))
+                self._ended = True
+                items.append(item)
+            else:
+                assert isinstance(item, EncodedPacket)
+                items.append(item)
+        if len(items) > MAX_PENDING_PACKETS and not self._stop.is_set():
+            self._fail(SourceError(f"{self.safe_url}: consumer fell behind, stream dropped"))
         self._ready.set()
+
+    def _assemble(self, data: bytes, pts: int | None, dts: int | None, wallclock: float) -> None:
+        assembler = self._assembler
+        assert assembler is not None
+        try:
+            units = assembler.push_data(data, pts, dts, wallclock)
+        except ValueError as err:  # not H.264/H.265 as announced: the stream cannot be recorded
+            self._fail(SourceError(f"{self.safe_url}: malformed packet: {err}"))
+            return
+        for unit in units:
+            self._items.append(self._encoded(unit, self._info_for(unit, self.info, assembler)))
+
+    def _fail(self, error: SourceError) -> None:
+        """End the iteration with ``error``; the reader stops after its current read."""
+        if self._ended:
+            return
+        self._stop.set()
+        self._ended = True
+        self._items.append(_End(error))
+        self._ready.set()
+
+    # -- either side -------------------------------------------------------------------------
+
+    def _encoded(self, unit: AccessUnit, info: StreamInfo) -> EncodedPacket:
+        self.packets_read += 1
+        self.bytes_read += len(unit.data)
+        return EncodedPacket(unit.data, unit.pts, unit.dts, unit.is_keyframe, unit.wallclock, info)
+
+    def _info_for(
+        self, unit: AccessUnit, info: StreamInfo | None, assembler: AccessUnitAssembler
+    ) -> StreamInfo:
+        assert info is not None
+        if unit.generation == info.generation:
+            return info
+        log.info("%s: stream parameters changed (generation %d)", self.safe_url, unit.generation)
+        new = StreamInfo(
+            codec=info.codec,
+            width=info.width,
+            height=info.height,
+            time_base=info.time_base,
+            extradata=b"".join(b"\x00\x00\x00\x01" + s for s in assembler.parameter_sets),
+            average_fps=info.average_fps,
+            generation=unit.generation,
+        )
+        self.info = new
+        return new
 
     def _drop_oldest_frame(self) -> None:
         for i, item in enumerate(self._items):
@@ -273,7 +419,11 @@ class PyAVStreamSource(StreamSource):
         self._stop.set()
         thread = self._thread
         if thread is not None and thread.is_alive():
-            await asyncio.to_thread(thread.join, self.stall_timeout_s + 1.0)
+            await asyncio.to_thread(thread.join, self.stall_timeout_s + STALL_GRACE_S)
+            if thread.is_alive():  # blocked in FFmpeg on a connection that still sends bytes
+                log.warning(
+                    "%s: reader still waits for the camera; it ends with its connection", self.safe_url
+                )
         elif self._container is not None and thread is None:
             with contextlib.suppress(Exception):
                 self._container.close()

@@ -178,3 +178,64 @@ def test_missing_pts_is_filled_from_the_cadence(multi: Demuxed) -> None:
 def test_unsupported_codec_is_refused() -> None:
     with pytest.raises(ValueError, match=r"^unsupported codec 'vp8': only h264 and hevc are recorded$"):
         AccessUnitAssembler("vp8", None)
+
+
+def annexb(data: bytes) -> bytes:
+    """An AVCC sample as FFmpeg's RTSP demuxer hands it out: Annex B, four-byte start codes."""
+    return nal.join_annexb(nal.split_length_prefixed(data))
+
+
+def sprop(multi: Demuxed) -> bytes:
+    """The parameter sets as an RTSP camera announces them (SDP sprop-parameter-sets)."""
+    return nal.join_annexb(nal.parameter_sets_from_extradata("h264", multi.extradata))
+
+
+def test_annexb_packets_give_the_same_units_as_avcc(multi: Demuxed, sliced_units: list[AccessUnit]) -> None:
+    assembler = AccessUnitAssembler("h264", sprop(multi))
+    whole = assemble(assembler, [RawPacket(annexb(d), pts, dts, 0.0) for d, pts, dts, _ in multi.samples])
+    assert [(u.data, u.pts, u.dts, u.is_keyframe) for u in whole] == [
+        (u.data, u.pts, u.dts, u.is_keyframe) for u in sliced_units
+    ]
+
+
+def test_annexb_slices_in_packets_of_their_own_are_merged(
+    multi: Demuxed, sliced_units: list[AccessUnit]
+) -> None:
+    assembler = AccessUnitAssembler("h264", sprop(multi))
+    packets = [
+        RawPacket(annexb(p.data), p.pts, p.dts, p.wallclock)
+        for d, pts, dts, _ in multi.samples
+        for p in per_slice(d, pts, dts)
+    ]
+    units = assemble(assembler, packets)
+    assert [(u.data, u.pts, u.is_keyframe, u.wallclock) for u in units] == [
+        (u.data, u.pts, u.is_keyframe, u.wallclock) for u in sliced_units
+    ]
+
+
+def test_whole_annexb_picture_leaves_as_the_same_bytes_object(multi: Demuxed) -> None:
+    # The common packet costs no copy: a picture already in the hub's form passes through.
+    assembler = AccessUnitAssembler("h264", sprop(multi))
+    datas = [annexb(d) for d, *_ in multi.samples[:3]]
+    units = assemble(assembler, [RawPacket(d, i * 1024, i * 1024, 0.0) for i, d in enumerate(datas)])
+    assert [u.is_keyframe for u in units] == [True, False, False]
+    assert units[1].data is datas[1] and units[2].data is datas[2]
+
+
+def test_annexb_start_codes_before_the_slice_are_normalised(multi: Demuxed) -> None:
+    sps, pps = nal.parameter_sets_from_extradata("h264", multi.extradata)
+    slices = nal.split_length_prefixed(multi.samples[0][0])
+    idr = [u for u in slices if nal.is_vcl("h264", u)]
+    # Leading garbage and three-byte start codes, as some cameras send them.
+    data = b"\xff\x00\x00\x01" + sps + b"\x00\x00\x01" + pps + b"\x00\x00\x01" + nal.join_annexb(idr)[4:]
+    assembler = AccessUnitAssembler("h264", None)
+    [unit] = assemble(assembler, [RawPacket(data, 0, 0, 0.0)])
+    assert unit.is_keyframe
+    assert unit.data == nal.join_annexb([sps, pps, *idr])
+    assert assembler.parameter_sets == [sps, pps]
+
+
+def test_packet_without_start_code_is_refused(multi: Demuxed) -> None:
+    assembler = AccessUnitAssembler("h264", sprop(multi))
+    with pytest.raises(ValueError, match=r"^no Annex B start code in packet$"):
+        assembler.push(RawPacket(b"\x65\x88\x84\x00", 0, 0, 0.0))

@@ -131,3 +131,37 @@ def test_parameter_sets_from_truncated_avcc(single_slice_scene: Scene) -> None:
     truncated = avcc_extradata(single_slice_scene)[:10]
     with pytest.raises(ValueError, match=r"^malformed h264 extradata \(10 bytes\)$"):
         nal.parameter_sets_from_extradata("h264", truncated)
+
+
+def test_split_before_slice_stops_at_the_first_slice() -> None:
+    # A second SPS after the slice belongs to the slice data as far as the scan goes: not read.
+    data = b"\x00\x00\x00\x01" + SPS + b"\x00\x00\x01" + PPS + b"\x00\x00\x00\x01" + IDR_FIRST
+    data += b"\x00\x00\x00\x01" + SPS
+    units, offset = nal.split_before_slice("h264", data)
+    assert units == [SPS, PPS]
+    assert offset == 4 + len(SPS) + 3 + len(PPS) + 4
+    assert data[offset:].startswith(IDR_FIRST)
+
+
+def test_split_before_slice_without_a_slice_returns_every_unit() -> None:
+    data = b"\x00\x00\x00\x01" + SPS + b"\x00\x00\x00\x01" + PPS
+    assert nal.split_before_slice("h264", data) == ([SPS, PPS], -1)
+
+
+def test_split_before_slice_skips_garbage_and_empty_units() -> None:
+    data = b"\xff\x00\x00\x01\x00\x00\x00\x01" + SPS + b"\x00\x00\x01\x00\x00\x01" + IDR_LATER
+    units, offset = nal.split_before_slice("h264", data)
+    assert units == [SPS]
+    assert data[offset:] == IDR_LATER
+
+
+def test_split_before_slice_hevc_trail_n_header_is_a_slice() -> None:
+    # TRAIL_N (type 0) has a header byte of 0x00: a slice, not an empty unit or a start code.
+    vps, trail_n = bytes([nal.HEVC_VPS << 1, 0x01, 0x0C]), b"\x00\x01\x80\x55"
+    data = b"\x00\x00\x00\x01" + vps + b"\x00\x00\x00\x01" + trail_n
+    assert nal.split_before_slice("hevc", data) == ([vps], 4 + len(vps) + 4)
+
+
+def test_split_before_slice_without_start_code_is_an_error() -> None:
+    with pytest.raises(ValueError, match=r"^no Annex B start code in packet$"):
+        nal.split_before_slice("h264", IDR_FIRST)

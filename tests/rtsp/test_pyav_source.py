@@ -11,11 +11,13 @@ from dataclasses import dataclass
 import av
 import pytest
 
-from adapters.rtsp.pyav_source import PyAVStreamSource
-from adapters.sim.media import load_media
+from adapters.rtsp.pyav_source import RECORD_HANDOVER_S, STALL_GRACE_S, PyAVStreamSource
+from adapters.sim.faults import CameraFaults
+from adapters.sim.media import Media, load_media
 from adapters.sim.rtsp.server import RtspServer
-from adapters.source import DecodedFrame, EncodedPacket, SourceError, StreamInfo
+from adapters.source import DecodedFrame, EncodedPacket, SourceError, SourceStalled, StreamInfo
 from tests.fixtures.media import Scene
+from tests.sim.rtsp_client import QUICK_CLIP, scene_media
 
 READ_SECONDS = 3.0
 ANALYSIS_FPS = 5
@@ -152,3 +154,93 @@ async def test_missing_file_is_a_source_error() -> None:
     source = PyAVStreamSource("/nonexistent/clip.mp4", analysis_fps=None)
     with pytest.raises(SourceError, match=r"^/nonexistent/clip\.mp4: No such file or directory$"):
         await source.open()
+
+
+@pytest.fixture(scope="module")
+def quick_media(tmp_path_factory: pytest.TempPathFactory) -> Media:
+    """A keyframe every 0.5 s: the first packet comes well within a 1 s stall time-out."""
+    return scene_media(tmp_path_factory, **QUICK_CLIP)
+
+
+@dataclass(frozen=True, slots=True)
+class StalledRead:
+    packets: int
+    error: BaseException | None
+    seconds_after_stall: float
+
+
+async def _read_until_stalled(
+    media: Media, *, analysis_fps: float | None, stall_timeout_s: float
+) -> StalledRead:
+    """Read 5 packets, make the camera stop sending (socket open), read on until the source ends."""
+    faults = CameraFaults()
+    server = RtspServer()
+    server.add_stream("cam", media, faults=faults)
+    await server.start()
+    source = PyAVStreamSource(server.url("cam"), analysis_fps=analysis_fps, stall_timeout_s=stall_timeout_s)
+    packets, error, stalled_at = 0, None, 0.0
+    try:
+        async with source:
+            try:
+                async for item in source:
+                    if isinstance(item, EncodedPacket):
+                        packets += 1
+                        if packets == 5:
+                            faults.add("stall@0:60")
+                            stalled_at = time.monotonic()
+            except SourceError as err:
+                error = err
+    finally:
+        await server.stop()
+    return StalledRead(packets, error, time.monotonic() - stalled_at)
+
+
+@pytest.mark.parametrize("analysis_fps", [None, 5.0], ids=["record-only", "decoding"])
+async def test_stalled_camera_ends_the_stream_with_source_stalled(
+    quick_media: Media, analysis_fps: float | None
+) -> None:
+    read = await _read_until_stalled(quick_media, analysis_fps=analysis_fps, stall_timeout_s=1.0)
+    assert isinstance(read.error, SourceStalled), read.error
+    assert str(read.error).endswith(": no data (time-out)")
+    # What was sent before the stall arrives: up to a hand-over tick of packets after the 5th.
+    assert 5 <= read.packets <= 5 + round(RECORD_HANDOVER_S * 10) + 2
+    # FFmpeg's socket time-out, not the watchdog's later one, ends a silent stream.
+    assert 1.0 - RECORD_HANDOVER_S <= read.seconds_after_stall < 1.0 + STALL_GRACE_S
+
+
+class _PatientSocket(PyAVStreamSource):
+    """FFmpeg's socket time-out far beyond the stall time-out: only the watchdog can see the stall,
+    as with a camera that keeps its connection busy (RTCP, keep-alives) but sends no pictures."""
+
+    def ffmpeg_options(self) -> dict[str, str]:
+        return super().ffmpeg_options() | {"timeout": str(60_000_000)}
+
+
+async def test_watchdog_ends_a_stream_that_delivers_no_packets(quick_media: Media) -> None:
+    faults = CameraFaults()
+    server = RtspServer()
+    server.add_stream("cam", quick_media, faults=faults)
+    await server.start()
+    stall_s = 0.5
+    source = _PatientSocket(server.url("cam"), analysis_fps=None, stall_timeout_s=stall_s)
+    try:
+        await source.open()
+        packets = 0
+        with pytest.raises(SourceStalled, match=r": no data \(time-out\)$"):
+            async for item in source:
+                packets += isinstance(item, EncodedPacket)
+                if packets == 3:
+                    faults.add("stall@0:60")
+                    stalled_at = time.monotonic()
+        waited = time.monotonic() - stalled_at
+        # Counted from the last packet's arrival, which the consumer sees up to a tick later.
+        limit = stall_s + STALL_GRACE_S
+        assert limit - RECORD_HANDOVER_S <= waited < limit + 2 * RECORD_HANDOVER_S + 0.5
+        started = time.monotonic()
+        await source.close()  # the reader still waits in FFmpeg: close gives up after the time-out
+        assert time.monotonic() - started < stall_s + STALL_GRACE_S + 1.0
+    finally:
+        await server.stop()  # the connection closes, and with it the reader
+    assert source._thread is not None
+    await asyncio.to_thread(source._thread.join, 5.0)
+    assert not source._thread.is_alive()
