@@ -169,7 +169,9 @@ async def test_receiver_down_keeps_the_ticket_until_it_is_back(
     assert ticket.state == TicketState.PENDING
     assert "connection" in ticket.last_error
     assert ticket.last_status_code is None
-    assert _sample(registry, "hub_ticket_delivery_failures_total", reason="connection") == 1
+    # One failure per attempt (a slow machine can see the 0.05 s back-off run out within the pass).
+    assert ticket.attempts >= 1
+    assert _sample(registry, "hub_ticket_delivery_failures_total", reason="connection") == ticket.attempts
     status = await deliverer.status()
     assert status["pending"] == 1 and "connection" in status["last_error"]
 

@@ -160,8 +160,12 @@ async def test_gstreamer_rtspsrc_reads_10_seconds(server: RtspServer, protocols:
     result = await asyncio.to_thread(_gst_caps, gst, server.url("cam1/main"), protocols)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-2000:]
-    assert "ERROR" not in output, output[-2000:]
     assert "Got EOS" in output  # fakesink took all its buffers, then the pipeline ended
+    # Any error fails, except rtspsrc failing to send PAUSE/TEARDOWN once the server has closed
+    # the connection after EOS (seen on a loaded machine): that is not about the stream.
+    errors = [line for line in output.splitlines() if "ERROR" in line]
+    teardown = "GstRTSPSrc:rtspsrc0: Could not write to resource."
+    assert all(line.endswith(teardown) for line in errors), output[-2000:]
 
 
 async def test_eight_clients_on_one_camera(server: RtspServer) -> None:
